@@ -1,0 +1,103 @@
+package backendsink
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+)
+
+// memStore is an in-memory store for tests: appends are visible at once.
+type memStore struct {
+	mu       sync.Mutex
+	next     uint64
+	high     []item
+	normal   []item
+	lost     map[string]int64
+	syncs    int
+	appendFn func(data []byte) error // fault injection
+	closed   bool
+}
+
+func newMemStore() *memStore { return &memStore{lost: map[string]int64{}} }
+
+func (m *memStore) Append(high bool, data []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.appendFn != nil {
+		if err := m.appendFn(data); err != nil {
+			return err
+		}
+	}
+	if m.closed {
+		return errors.New("memstore: closed")
+	}
+	m.next++
+	it := item{id: m.next, data: data}
+	if high {
+		m.high = append(m.high, it)
+	} else {
+		m.normal = append(m.normal, it)
+	}
+	return nil
+}
+
+func (m *memStore) AppendSync(_ context.Context, high bool, data []byte) error {
+	if err := m.Append(high, data); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.syncs++
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *memStore) Sync(context.Context) error { return nil }
+
+func (m *memStore) Peek(maxCount, maxBytes int) ([]item, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []item
+	size := 0
+	for _, it := range append(slices.Clip(m.high), m.normal...) {
+		if len(out) == maxCount || (len(out) > 0 && size+len(it.data) > maxBytes) {
+			break
+		}
+		out = append(out, it)
+		size += len(it.data)
+	}
+	return out, nil
+}
+
+func (m *memStore) Delete(ids []uint64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	del := func(list []item) []item {
+		return slices.DeleteFunc(list, func(it item) bool { return slices.Contains(ids, it.id) })
+	}
+	m.high, m.normal = del(m.high), del(m.normal)
+	return nil
+}
+
+func (m *memStore) Pending() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.high) + len(m.normal)
+}
+
+func (m *memStore) Lost() map[string]int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]int64{}
+	for k, v := range m.lost {
+		out[k] = v
+	}
+	return out
+}
+
+func (m *memStore) Close(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	return nil
+}

@@ -1,0 +1,35 @@
+package backendsink
+
+import "context"
+
+// store is what the sink needs of its durable queue. Records are opaque
+// encoded entries; high marks error and fatal records, which are read
+// first.
+type store interface {
+	// Append hands data over without waiting for disk; the store may keep
+	// the slice. It fails (and counts) when the store cannot take it.
+	Append(high bool, data []byte) error
+	// AppendSync returns once data and everything appended before it is
+	// durable.
+	AppendSync(ctx context.Context, high bool, data []byte) error
+	// Sync returns once everything appended so far is durable and visible
+	// to Peek.
+	Sync(ctx context.Context) error
+	// Peek returns the oldest records, high class first, up to maxCount
+	// records and maxBytes bytes of data (at least one record when any is
+	// pending), without removing them.
+	Peek(maxCount, maxBytes int) ([]item, error)
+	// Delete removes exactly the records with these ids.
+	Delete(ids []uint64) error
+	// Pending returns the number of records stored.
+	Pending() int
+	// Lost returns, by reason, how many records the store dropped since
+	// it was opened (full buffer, cap, corruption).
+	Lost() map[string]int64
+	Close(ctx context.Context) error
+}
+
+type item struct {
+	id   uint64
+	data []byte
+}
