@@ -40,10 +40,10 @@ type Options struct {
 	Endpoint string       // ingest URL, such as https://logs.example.internal/api/v1/logs; required
 	Client   *http.Client // default: a client with a 30 s timeout
 
-	InstallID string            // identifies the installation; required on the wire, may be empty
-	SessionID string            // identifies this run of the program
-	UserID    string            // initial user id; change it with SetUserID
-	Resource  map[string]any    // resource attributes, stringified on the wire (service.name, …)
+	InstallID string         // identifies the installation; required on the wire, may be empty
+	SessionID string         // identifies this run of the program
+	UserID    string         // initial user id; change it with SetUserID
+	Resource  map[string]any // resource attributes, stringified on the wire (service.name, …)
 	// QUEUE_FIELDS
 
 	MaxBatch      int           // records per request; default and cap 100

@@ -184,9 +184,11 @@ func TestNetworkTransitionsAreLogged(t *testing.T) {
 		var online atomic.Bool
 		st := newMemStore()
 		s, _ := newTestSink(t, Options{
-			Client:  ingest.Client(),
-			Events:  m.Logger("Connectivity"),
-			Network: func(context.Context) (bool, string) { return online.Load(), map[bool]string{true: "wifi", false: "none"}[online.Load()] },
+			Client: ingest.Client(),
+			Events: m.Logger("Connectivity"),
+			Network: func(context.Context) (bool, string) {
+				return online.Load(), map[bool]string{true: "wifi", false: "none"}[online.Load()]
+			},
 		}, st)
 		m.AddSink(s)
 		log := m.Logger("App")
@@ -389,10 +391,11 @@ func TestBufferFullDropsAndReports(t *testing.T) {
 		st := newMemStore()
 		st.appendFn = func([]byte) error { <-block; return nil }
 		s, _ := newTestSink(t, Options{Client: ingest.Client(), BufferSize: 4}, st)
-		for i := range 10 {
+		require.NoError(t, s.Write(t.Context(), rec(logrecord.LevelInfo, "0")))
+		synctest.Wait() // the encoder holds record 0, blocked in Append
+		for i := 1; i < 10; i++ {
 			require.NoError(t, s.Write(t.Context(), rec(logrecord.LevelInfo, fmt.Sprint(i))))
 		}
-		synctest.Wait()
 		close(block)
 		st.mu.Lock()
 		st.appendFn = nil
