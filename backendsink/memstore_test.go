@@ -59,12 +59,14 @@ func (m *memStore) Peek(maxCount, maxBytes int) ([]item, error) {
 	defer m.mu.Unlock()
 	var out []item
 	size := 0
-	for _, it := range append(slices.Clip(m.high), m.normal...) {
-		if len(out) == maxCount || (len(out) > 0 && size+len(it.data) > maxBytes) {
-			break
+	for _, list := range [][]item{m.high, m.normal} {
+		for _, it := range list {
+			if len(out) == maxCount || (len(out) > 0 && size+len(it.data) > maxBytes) {
+				return out, nil
+			}
+			out = append(out, it)
+			size += len(it.data)
 		}
-		out = append(out, it)
-		size += len(it.data)
 	}
 	return out, nil
 }
@@ -72,8 +74,12 @@ func (m *memStore) Peek(maxCount, maxBytes int) ([]item, error) {
 func (m *memStore) Delete(ids []uint64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	gone := make(map[uint64]bool, len(ids))
+	for _, id := range ids {
+		gone[id] = true
+	}
 	del := func(list []item) []item {
-		return slices.DeleteFunc(list, func(it item) bool { return slices.Contains(ids, it.id) })
+		return slices.DeleteFunc(list, func(it item) bool { return gone[it.id] })
 	}
 	m.high, m.normal = del(m.high), del(m.normal)
 	return nil
