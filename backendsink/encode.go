@@ -61,8 +61,13 @@ func encodeEntry(dst []byte, r logrecord.Record, m *entryMeta, limit int) []byte
 	if len(dst)-start <= limit {
 		return dst
 	}
-	// Too large: cut fields one at a time until it fits. Each step
-	// re-encodes from the trimmed record; this path is rare.
+	return trimEntry(dst, start, r, m, limit)
+}
+
+// trimEntry re-encodes an entry that was over limit, cutting fields one
+// at a time until it fits. It is kept apart from encodeEntry so the common
+// path does not move the record to the heap.
+func trimEntry(dst []byte, start int, r logrecord.Record, m *entryMeta, limit int) []byte {
 	excess := func(b []byte) int { return len(b) - start - limit }
 	steps := []func(*logrecord.Record, int) bool{
 		func(r *logrecord.Record, over int) bool { return cutField(&r.Message, over) },
