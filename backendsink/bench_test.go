@@ -16,7 +16,7 @@ import (
 // discardStore accepts and forgets everything.
 type discardStore struct{}
 
-func (*discardStore) Append(bool, []byte) error                      { return nil }
+func (*discardStore) Append(context.Context, bool, []byte) error     { return nil }
 func (*discardStore) AppendSync(context.Context, bool, []byte) error { return nil }
 func (*discardStore) Peek(int, int) ([]item, error)                  { return nil, nil }
 func (*discardStore) Pending() int                                   { return 0 }

@@ -21,7 +21,7 @@ type memStore struct {
 
 func newMemStore() *memStore { return &memStore{lost: map[string]int64{}} }
 
-func (m *memStore) Append(high bool, data []byte) error {
+func (m *memStore) Append(_ context.Context, high bool, data []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.appendFn != nil {
@@ -43,7 +43,7 @@ func (m *memStore) Append(high bool, data []byte) error {
 }
 
 func (m *memStore) AppendSync(_ context.Context, high bool, data []byte) error {
-	if err := m.Append(high, data); err != nil {
+	if err := m.Append(context.Background(), high, data); err != nil {
 		return err
 	}
 	m.mu.Lock()

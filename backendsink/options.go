@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/soliplex/fieldlog/diskqueue"
 	"github.com/soliplex/fieldlog/logrecord"
 	"github.com/soliplex/fieldlog/sink"
 )
@@ -36,15 +37,18 @@ type BreadcrumbSource interface {
 
 // Options configures a Sink. Endpoint and one of Queue or Dir are
 // required; every other zero field means the default in its comment.
+// The sink stringifies Resource values; its own failures never re-enter
+// the logging pipeline: they go to OnError and Stats.
 type Options struct {
 	Endpoint string       // ingest URL, such as https://logs.example.internal/api/v1/logs; required
 	Client   *http.Client // default: a client with a 30 s timeout
 
-	InstallID string         // identifies the installation; required on the wire, may be empty
-	SessionID string         // identifies this run of the program
-	UserID    string         // initial user id; change it with SetUserID
-	Resource  map[string]any // resource attributes, stringified on the wire (service.name, …)
-	// QUEUE_FIELDS
+	InstallID string           // identifies the installation; required on the wire, may be empty
+	SessionID string           // identifies this run of the program
+	UserID    string           // initial user id; change it with SetUserID
+	Resource  map[string]any   // resource attributes, stringified on the wire (service.name, …)
+	Queue     *diskqueue.Queue // the durable queue, owned by the caller; or set Dir
+	Dir       string           // directory of a queue the sink opens and closes itself
 
 	MaxBatch      int           // records per request; default and cap 100
 	MaxBatchBytes int           // encoded bytes per request; default and cap 900 KB
@@ -84,6 +88,8 @@ type Options struct {
 	// Classify maps an answer to an action; default Classify.
 	Classify func(statusCode int, err error) Action
 }
+
+var errQueueOption = errors.New("backendsink: set exactly one of Options.Queue and Options.Dir")
 
 func (o *Options) fill() error {
 	if o.Endpoint == "" {

@@ -288,7 +288,7 @@ func (s *Sink) encodeJob(buf []byte, j job) []byte {
 			s.opts.OnError(fmt.Errorf("backendsink: store fatal record: %w", err))
 		}
 		j.done <- err
-	} else if err := s.store.Append(high, data); err != nil {
+	} else if err := s.store.Append(s.drainCtx, high, data); err != nil {
 		s.opts.OnError(fmt.Errorf("backendsink: queue record: %w", err))
 	}
 	if high {

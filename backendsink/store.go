@@ -6,9 +6,10 @@ import "context"
 // encoded entries; high marks error and fatal records, which are read
 // first.
 type store interface {
-	// Append hands data over without waiting for disk; the store may keep
-	// the slice. It fails (and counts) when the store cannot take it.
-	Append(high bool, data []byte) error
+	// Append hands data over without waiting for disk (it may wait for
+	// room in the store's buffer, until ctx ends); the store may keep the
+	// slice.
+	Append(ctx context.Context, high bool, data []byte) error
 	// AppendSync returns once data and everything appended before it is
 	// durable.
 	AppendSync(ctx context.Context, high bool, data []byte) error

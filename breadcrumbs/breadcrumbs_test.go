@@ -91,8 +91,8 @@ func TestThroughManager(t *testing.T) {
 type sinkFunc func(logrecord.Record)
 
 func (f sinkFunc) Write(_ context.Context, r logrecord.Record) error { f(r); return nil }
-func (sinkFunc) Flush(context.Context) error                        { return nil }
-func (sinkFunc) Close(context.Context) error                        { return nil }
+func (sinkFunc) Flush(context.Context) error                         { return nil }
+func (sinkFunc) Close(context.Context) error                         { return nil }
 
 func TestBufferConcurrentSafe(t *testing.T) {
 	b := breadcrumbs.New(&breadcrumbs.Options{Capacity: 10})

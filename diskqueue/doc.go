@@ -19,7 +19,7 @@
 //   - Peek reads at most one batch into memory, however large the
 //     backlog, and removes nothing; Delete removes exactly the records
 //     named by id, so a confirmation can never remove a record that was
-//     not sent.
+//     not sent. Deletions ride on the writer's next group commit.
 //   - Every record carries a CRC-32C checksum verified on read; a damaged
 //     record is skipped, deleted and counted.
 //   - Over the size cap (10 MB by default) the oldest Normal records are

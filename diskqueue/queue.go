@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,12 +98,13 @@ type Queue struct {
 	closeMu sync.RWMutex // held for reading while handing over; for writing to close
 	closed  bool
 
-	mu      sync.Mutex // guards the counters below
-	seq     uint64     // last id given
-	pending [2]int     // records per class
-	bytes   int64      // stored record bytes (data only)
-	dropped map[string]int64
-	byClass map[Class]int64 // cap drops by class
+	mu       sync.Mutex // guards the counters below
+	seq      uint64     // last id given
+	deleting []uint64   // confirmed ids waiting for the next commit, sorted; replaced, never changed in place
+	pending  [2]int     // records per class, stored on disk
+	bytes    int64      // stored record bytes (data only)
+	dropped  map[string]int64
+	byClass  map[Class]int64 // cap drops by class
 
 	appended      atomic.Int64
 	committed     atomic.Int64
@@ -111,11 +113,13 @@ type Queue struct {
 	lastCommitDur atomic.Int64
 }
 
-// request is one record (or, with data nil, a barrier) for the writer.
+// request is one record, a set of deletions, or (with neither) a barrier
+// for the writer.
 type request struct {
-	class Class
-	data  []byte
-	done  chan error // AppendSync and Sync: told when committed
+	class   Class
+	data    []byte
+	deletes []uint64
+	done    chan error // AppendSync and Sync: told when committed
 }
 
 var buckets = [2][]byte{Normal: []byte("normal"), High: []byte("high")}
@@ -264,6 +268,20 @@ func (q *Queue) Append(class Class, data []byte) error {
 	}
 }
 
+// AppendWait is Append for a producer that can afford to wait: when the
+// buffer is full it waits for room (or for ctx to end) instead of
+// dropping. It does not wait for the record to be committed.
+func (q *Queue) AppendWait(ctx context.Context, class Class, data []byte) error {
+	if int64(len(data)) > q.opts.MaxBytes {
+		q.countDrop(DropCap, class, 1)
+		return ErrTooLarge
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return q.handOver(ctx, request{class: class & 1, data: data})
+}
+
 // AppendSync appends data and returns once it, and everything appended
 // before it, is committed and fsynced. If ctx ends first it returns ctx's
 // error; the record is still committed.
@@ -299,6 +317,9 @@ func (q *Queue) handOver(ctx context.Context, r request) error {
 		return ctx.Err()
 	}
 	q.closeMu.RUnlock()
+	if r.done == nil {
+		return nil
+	}
 	select {
 	case err := <-r.done:
 		return err
@@ -351,19 +372,35 @@ func (q *Queue) writeLoop() {
 	}
 }
 
-// commit writes one group in one transaction and tells the waiters.
+// commit writes one group in one transaction and tells the waiters:
+// deletions first, then the new records, then the cap.
 func (q *Queue) commit(group []request) {
 	start := time.Now()
-	var added [2]int
-	var addedBytes int64
-	var capDrops [2]int
-	var capBytes int64
+	var added, removed, capDrops [2]int
+	var addedBytes, removedBytes, capBytes int64
+	var deleted []uint64
 	err := q.update(func(tx *bolt.Tx) error {
 		bs := [2]*bolt.Bucket{tx.Bucket(buckets[Normal]), tx.Bucket(buckets[High])}
+		var key [8]byte
+		for _, r := range group {
+			for _, id := range r.deletes {
+				deleted = append(deleted, id)
+				binary.BigEndian.PutUint64(key[:], id)
+				for c, b := range bs {
+					if v := b.Get(key[:]); v != nil {
+						removedBytes += int64(max(len(v)-4, 0))
+						removed[c]++
+						if err := b.Delete(key[:]); err != nil {
+							return err
+						}
+						break
+					}
+				}
+			}
+		}
 		q.mu.Lock()
 		seq := q.seq
 		q.mu.Unlock()
-		var key [8]byte
 		for _, r := range group {
 			if r.data == nil {
 				continue
@@ -377,21 +414,29 @@ func (q *Queue) commit(group []request) {
 			addedBytes += int64(len(r.data))
 		}
 		// Enforce the cap: oldest normal records first, high ones only
-		// when no normal record is left.
+		// when no normal record is left. Records already confirmed but not
+		// yet deleted are not counted as drops.
 		q.mu.Lock()
-		over := q.bytes + addedBytes - q.opts.MaxBytes
+		over := q.bytes + addedBytes - removedBytes - q.opts.MaxBytes
 		q.mu.Unlock()
 		for _, c := range []Class{Normal, High} {
+			if over <= 0 {
+				break
+			}
+			var victims [][]byte
 			cur := bs[c].Cursor()
-			for k, v := cur.First(); over > 0 && k != nil; k, v = cur.First() {
+			for k, v := cur.First(); over > 0 && k != nil; k, v = cur.Next() {
 				n := int64(max(len(v)-4, 0))
-				if err := cur.Delete(); err != nil {
-					return err
-				}
 				over -= n
 				capBytes += n
-				capDrops[c]++
+				victims = append(victims, append([]byte(nil), k...))
 			}
+			for _, k := range victims {
+				if err := bs[c].Delete(k); err != nil {
+					return err
+				}
+			}
+			capDrops[c] += len(victims)
 		}
 		q.mu.Lock()
 		q.seq = seq
@@ -399,19 +444,25 @@ func (q *Queue) commit(group []request) {
 		return nil
 	})
 	if err != nil {
-		q.opts.OnError(fmt.Errorf("diskqueue: commit %d records: %w", len(group), err))
+		q.opts.OnError(fmt.Errorf("diskqueue: commit %d requests: %w", len(group), err))
 	} else {
 		q.mu.Lock()
 		for c := range 2 {
-			q.pending[c] += added[c] - capDrops[c]
+			q.pending[c] += added[c] - removed[c] - capDrops[c]
 			if capDrops[c] > 0 {
 				q.dropped[DropCap] += int64(capDrops[c])
 				q.byClass[Class(c)] += int64(capDrops[c])
 			}
 		}
-		q.bytes += addedBytes - capBytes
+		q.bytes += addedBytes - removedBytes - capBytes
 		q.mu.Unlock()
 		q.committed.Add(int64(added[Normal] + added[High]))
+	}
+	if len(deleted) > 0 {
+		slices.Sort(deleted)
+		q.mu.Lock()
+		q.deleting = without(q.deleting, deleted)
+		q.mu.Unlock()
 	}
 	d := time.Since(start)
 	q.commits.Add(1)
@@ -468,13 +519,36 @@ func (q *Queue) Peek(maxCount, maxBytes int) (items []Item, err error) {
 			items, err = nil, fmt.Errorf("diskqueue: read: bbolt panicked: %v", p)
 		}
 	}()
+	q.mu.Lock()
+	skip := q.deleting // immutable: replaced, never changed in place
+	q.mu.Unlock()
 	err = q.db.View(func(tx *bolt.Tx) error {
 		size := 0
 		for _, c := range []Class{High, Normal} {
 			cur := tx.Bucket(buckets[c]).Cursor()
+			var seek [8]byte
 			for k, v := cur.First(); k != nil; k, v = cur.Next() {
 				if len(items) >= maxCount {
 					return nil
+				}
+				if len(k) == 8 && len(skip) > 0 {
+					if i, gone := slices.BinarySearch(skip, binary.BigEndian.Uint64(k)); gone {
+						// Confirmed records come in runs of consecutive
+						// ids: jump over the whole run at once.
+						for i+1 < len(skip) && skip[i+1] == skip[i]+1 {
+							i++
+						}
+						binary.BigEndian.PutUint64(seek[:], skip[i]+1)
+						if k, v = cur.Seek(seek[:]); k == nil {
+							break
+						}
+						if _, gone := slices.BinarySearch(skip, binary.BigEndian.Uint64(k)); gone {
+							// Another run follows at once: go round again
+							// from the key before it.
+							cur.Prev()
+							continue
+						}
+					}
 				}
 				data, ok := unseal(v)
 				if !ok || len(k) != 8 {
@@ -531,44 +605,59 @@ func (q *Queue) removeCorrupt(bad [2][][]byte) {
 	q.opts.OnError(fmt.Errorf("diskqueue: skipped %d damaged record(s) in %s", sizes[0]+sizes[1], q.path))
 }
 
-// Delete removes the records with these ids, from either class. Ids that
-// are not stored (already deleted, or dropped by the cap) are ignored.
+// Delete removes the records with these ids, from either class: at once
+// from what Peek returns, and from disk with the writer's next group
+// commit, so confirming a batch costs no fsync of its own (a crash before
+// that commit only means the batch is sent again). Ids that are not stored
+// are ignored. Use Sync to wait until the deletion is durable.
 func (q *Queue) Delete(ids ...uint64) error {
-	if q.isClosed() {
-		return ErrClosed
-	}
 	if len(ids) == 0 {
 		return nil
 	}
-	var n [2]int
-	var gone int64
-	err := q.update(func(tx *bolt.Tx) error {
-		var key [8]byte
-		for _, id := range ids {
-			binary.BigEndian.PutUint64(key[:], id)
-			for c, name := range buckets {
-				b := tx.Bucket(name)
-				if v := b.Get(key[:]); v != nil {
-					gone += int64(max(len(v)-4, 0))
-					n[c]++
-					if err := b.Delete(key[:]); err != nil {
-						return err
-					}
-					break
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("diskqueue: delete: %w", err)
+	q.closeMu.RLock()
+	defer q.closeMu.RUnlock()
+	if q.closed {
+		return ErrClosed
 	}
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
 	q.mu.Lock()
-	q.pending[0] -= n[0]
-	q.pending[1] -= n[1]
-	q.bytes -= gone
+	q.deleting = merged(q.deleting, ids)
 	q.mu.Unlock()
+	q.reqs <- request{deletes: ids}
 	return nil
+}
+
+// merged returns the sorted union of two sorted id lists, as a new slice.
+func merged(a, b []uint64) []uint64 {
+	out := make([]uint64, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		switch {
+		case a[0] < b[0]:
+			out, a = append(out, a[0]), a[1:]
+		case a[0] > b[0]:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
+// without returns the sorted list a less the sorted ids in b, as a new
+// slice.
+func without(a, b []uint64) []uint64 {
+	out := make([]uint64, 0, len(a))
+	for _, id := range a {
+		for len(b) > 0 && b[0] < id {
+			b = b[1:]
+		}
+		if len(b) > 0 && b[0] == id {
+			continue
+		}
+		out = append(out, id)
+	}
+	return out
 }
 
 // Clear removes every stored record. Records still in the buffer are
@@ -594,6 +683,7 @@ func (q *Queue) Clear() error {
 	q.mu.Lock()
 	q.pending = [2]int{}
 	q.bytes = 0
+	q.deleting = nil
 	q.mu.Unlock()
 	return nil
 }
@@ -602,7 +692,7 @@ func (q *Queue) Clear() error {
 func (q *Queue) Pending() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.pending[0] + q.pending[1]
+	return max(q.pending[0]+q.pending[1]-len(q.deleting), 0)
 }
 
 // Lost returns how many records the queue dropped since it was opened, by
@@ -655,7 +745,7 @@ func (q *Queue) Stats() Stats {
 		s.CommitLatency = time.Duration(q.commitNanos.Load() / s.Commits)
 	}
 	q.mu.Lock()
-	s.Pending = q.pending[0] + q.pending[1]
+	s.Pending = max(q.pending[0]+q.pending[1]-len(q.deleting), 0)
 	s.PendingHigh = q.pending[High]
 	s.Bytes = q.bytes
 	s.DroppedCapHigh = q.byClass[High]

@@ -74,6 +74,7 @@ func TestRoundTripAndConfirmByID(t *testing.T) {
 	require.NoError(t, q.Delete(batch[1].ID), "deleting twice is harmless")
 	assert.Equal(t, []string{"r0", "r2", "r3", "r4"}, data(peekAll(t, q)))
 	assert.Equal(t, 4, q.Pending())
+	require.NoError(t, q.Sync(t.Context()))
 	assert.Equal(t, int64(8), q.Stats().Bytes)
 }
 
@@ -356,4 +357,28 @@ func TestQueueConcurrentSafe(t *testing.T) {
 	}
 	assert.Len(t, seen, total)
 	assert.Zero(t, q.Pending())
+}
+
+func TestPeekSkipsConfirmedBeforeCommit(t *testing.T) {
+	q, _ := openQueue(t, nil)
+	for i := range 12 {
+		require.NoError(t, q.Append(diskqueue.Class(i/10), []byte(fmt.Sprint(i))))
+	}
+	require.NoError(t, q.Sync(t.Context()))
+	all := peekAll(t, q)
+	byData := map[string]uint64{}
+	for _, it := range all {
+		byData[string(it.Data)] = it.ID
+	}
+	// Runs and singles, high and normal, in one go and before the writer
+	// has committed the deletions.
+	require.NoError(t, q.Delete(byData["2"], byData["3"], byData["4"], byData["7"], byData["8"], byData["10"]))
+	require.NoError(t, q.Delete(byData["5"]))
+	assert.Equal(t, []string{"11", "0", "1", "6", "9"}, data(peekAll(t, q)))
+	assert.Equal(t, 5, q.Pending())
+	require.NoError(t, q.Sync(t.Context()))
+	assert.Equal(t, []string{"11", "0", "1", "6", "9"}, data(peekAll(t, q)))
+	batch, err := q.Peek(2, 1<<20)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"11", "0"}, data(batch))
 }
