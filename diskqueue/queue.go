@@ -23,7 +23,7 @@ const FileName = "queue.db"
 // Defaults of Options.
 const (
 	DefaultMaxBytes    = 10 << 20
-	DefaultBufferSize  = 8192
+	DefaultBufferSize  = 2048
 	DefaultLockTimeout = time.Second
 )
 
@@ -608,8 +608,10 @@ func (q *Queue) removeCorrupt(bad [2][][]byte) {
 // Delete removes the records with these ids, from either class: at once
 // from what Peek returns, and from disk with the writer's next group
 // commit, so confirming a batch costs no fsync of its own (a crash before
-// that commit only means the batch is sent again). Ids that are not stored
-// are ignored. Use Sync to wait until the deletion is durable.
+// that commit only means the batch is sent again). When more than a few
+// thousand confirmed ids are waiting, Delete waits for their commit. Ids
+// that are not stored are ignored. Use Sync to wait until the deletion is
+// durable.
 func (q *Queue) Delete(ids ...uint64) error {
 	if len(ids) == 0 {
 		return nil
@@ -623,10 +625,21 @@ func (q *Queue) Delete(ids ...uint64) error {
 	slices.Sort(ids)
 	q.mu.Lock()
 	q.deleting = merged(q.deleting, ids)
+	backlog := len(q.deleting)
 	q.mu.Unlock()
-	q.reqs <- request{deletes: ids}
-	return nil
+	if backlog <= maxPendingDeletes {
+		q.reqs <- request{deletes: ids}
+		return nil
+	}
+	// The writer is behind: wait for this deletion to commit, so that
+	// confirmed ids cannot pile up in memory.
+	done := make(chan error, 1)
+	q.reqs <- request{deletes: ids, done: done}
+	return <-done
 }
+
+// maxPendingDeletes bounds the confirmed ids waiting for a commit.
+const maxPendingDeletes = 4096
 
 // merged returns the sorted union of two sorted id lists, as a new slice.
 func merged(a, b []uint64) []uint64 {

@@ -118,10 +118,7 @@ func TestHighClassReadFirst(t *testing.T) {
 	q, _ := openQueue(t, &diskqueue.Options{MaxBytes: 1 << 30})
 	ctx := t.Context()
 	for i := range 100000 {
-		require.NoError(t, q.Append(diskqueue.Normal, fmt.Appendf(nil, "n%d", i)))
-		if i%8000 == 0 {
-			require.NoError(t, q.Sync(ctx)) // stay within the buffer
-		}
+		require.NoError(t, q.AppendWait(ctx, diskqueue.Normal, fmt.Appendf(nil, "n%d", i)))
 	}
 	require.NoError(t, q.AppendSync(ctx, diskqueue.High, []byte("error 1")))
 	require.NoError(t, q.Append(diskqueue.High, []byte("error 2")))
