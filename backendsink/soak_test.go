@@ -7,12 +7,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/soliplex/fieldlog/diskqueue"
 	"github.com/soliplex/fieldlog/internal/sinktest"
 	"github.com/soliplex/fieldlog/logrecord"
 	"github.com/stretchr/testify/assert"
@@ -90,6 +92,9 @@ func (h *hostileServer) respond(entries []map[string]any, _ http.Header) (int, h
 	return 0, nil
 }
 
+// TestSoakHostileServer ships 20,000 records through the real disk queue
+// to the hostile server: every record but the poison one arrives, the
+// poison one is reported, no goroutine outlives the sink.
 func TestSoakHostileServer(t *testing.T) {
 	records := 20000
 	if testing.Short() {
@@ -98,7 +103,9 @@ func TestSoakHostileServer(t *testing.T) {
 	baseline := runtime.NumGoroutine()
 	hs := newHostileServer(uint64(time.Now().UnixNano()))
 	srv := httptest.NewServer(hs)
-	st := newMemStore()
+	q, err := diskqueue.Open(filepath.Join(t.TempDir(), "q"), nil)
+	require.NoError(t, err)
+	st := diskStore{q}
 	opts := fastOptions(srv)
 	opts.FlushInterval = 5 * time.Millisecond
 	opts.BufferSize = records + 10
@@ -117,6 +124,7 @@ func TestSoakHostileServer(t *testing.T) {
 		"undelivered: %d; server: %v", st.Pending(), hs.counts)
 	t.Logf("delivered in %s", time.Since(start))
 	require.NoError(t, s.Close(t.Context()))
+	require.NoError(t, q.Close(t.Context()))
 	srv.Close()
 
 	seen := map[string]int{}
