@@ -449,6 +449,9 @@ func appendAny(b []byte, x any, depth int) (out []byte) {
 	case []byte:
 		return appendString(b, string(x))
 	}
+	if isNilPointer(x) {
+		return append(b, "null"...)
+	}
 	return appendString(b, fmt.Sprint(x))
 }
 
