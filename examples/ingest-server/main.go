@@ -1,0 +1,109 @@
+// Command ingest-server runs fieldlog's reference ingest server: it
+// accepts batches at /api/v1/logs, stores them as JSON lines in a
+// directory and, with -otlp, forwards them to an OpenTelemetry Collector.
+//
+//	ingest-server -listen 127.0.0.1:8080 -store ./logs -token secret
+//	ingest-server -listen :8080 -store ./logs -token secret -otlp http://collector:4318/v1/logs
+//
+// It shuts down gracefully on SIGINT and SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/soliplex/fieldlog/ingest"
+	"github.com/soliplex/fieldlog/otlp"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "ingest-server:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends. ready, when set, receives the address the
+// server listens on.
+func run(ctx context.Context, args []string, out io.Writer, ready chan<- string) error {
+	fs := flag.NewFlagSet("ingest-server", flag.ContinueOnError)
+	fs.SetOutput(out)
+	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
+	store := fs.String("store", "./fieldlog-logs", "directory of the JSONL store")
+	token := fs.String("token", "", "bearer token clients must send (or set FIELDLOG_INGEST_TOKEN)")
+	anonymous := fs.Bool("anonymous", false, "accept requests without a token")
+	otlpURL := fs.String("otlp", "", "OTLP/HTTP logs URL of an OpenTelemetry Collector to forward to, instead of the JSONL store")
+	rate := fs.Float64("rate", 10, "requests per second allowed per install and per session")
+	burst := fs.Int("burst", 20, "burst of requests allowed per install and per session")
+	config := fs.String("config", "", "JSON file served as the remote logging configuration")
+	attachments := fs.String("attachments", "", "directory for diagnostic attachments (empty: disabled)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *token == "" {
+		*token = os.Getenv("FIELDLOG_INGEST_TOKEN")
+	}
+	if *token == "" && !*anonymous {
+		return errors.New("set -token (or FIELDLOG_INGEST_TOKEN), or -anonymous to accept every request")
+	}
+
+	var exp ingest.Exporter
+	where := ""
+	if *otlpURL != "" {
+		e, err := otlp.New(ctx, otlp.Options{EndpointURL: *otlpURL})
+		if err != nil {
+			return err
+		}
+		exp, where = e, "forwarding to "+*otlpURL
+	} else {
+		s, err := ingest.NewJSONLStore(*store, nil)
+		if err != nil {
+			return err
+		}
+		exp, where = s, "storing in "+*store
+	}
+	opts := ingest.ServerOptions{
+		Exporter: exp, RatePerSecond: *rate, RateBurst: *burst,
+		ConfigFile: *config, AttachmentsDir: *attachments, AllowAnonymous: *anonymous,
+	}
+	if *token != "" {
+		opts.Verifier = ingest.BearerToken(*token)
+	}
+	srv, err := ingest.NewServer(opts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(out, "ingest-server: listening on http://%s%s, %s\n", ln.Addr(), ingest.LogsPath, where)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return errors.Join(err, srv.Close(context.Background()))
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = hs.Shutdown(shutdown)
+	<-errc
+	fmt.Fprintln(out, "ingest-server: stopped")
+	return errors.Join(err, srv.Close(shutdown))
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/soliplex/fieldlog/ingest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestServeStoreAndShutDown(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "logs")
+	ctx, cancel := context.WithCancel(t.Context())
+	ready := make(chan string, 1)
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-store", dir, "-token", "secret"}, &out, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatal(err)
+	}
+
+	body := `{"logs":[{"timestamp":"2026-02-06T12:00:00Z","level":"info","logger":"App","message":"hello",
+		"install_id":"i","session_id":"s-42"}]}`
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+ingest.LogsPath, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer secret")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("no graceful shutdown")
+	}
+	assert.Contains(t, out.String(), "stopped")
+
+	store, err := ingest.NewJSONLStore(dir, nil)
+	require.NoError(t, err)
+	defer store.Close(context.Background())
+	var got []string
+	require.NoError(t, store.Query(t.Context(), ingest.Filter{SessionID: "s-42"}, func(e ingest.StoredEntry) bool {
+		got = append(got, e.Message)
+		return true
+	}))
+	assert.Equal(t, []string{"hello"}, got)
+}
+
+func TestRefusesToRunOpen(t *testing.T) {
+	t.Setenv("FIELDLOG_INGEST_TOKEN", "")
+	err := run(t.Context(), []string{"-listen", "127.0.0.1:0"}, &bytes.Buffer{}, nil)
+	assert.ErrorContains(t, err, "-token")
+}

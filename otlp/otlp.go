@@ -1,0 +1,270 @@
+// Package otlp forwards entries accepted by the reference ingest server to
+// an OpenTelemetry Collector over OTLP/HTTP, on the official OpenTelemetry
+// Go SDK's log exporter.
+//
+// [New] returns an ingest.Exporter. Each entry becomes one OTLP log record:
+//
+//	timestamp          → time (the observed time is server.received_at)
+//	level              → severity number (1, 5, 9, 13, 17, 21) and text
+//	logger             → instrumentation scope name
+//	message            → body
+//	error, stack_trace → exception.message (and exception.type), exception.stacktrace
+//	install/session/user id → install.id, session.id, user.id
+//	trace_id, span_id  → the record's trace context
+//	attributes         → attributes, nested maps and lists kept
+//	active_run         → run.thread_id, run.id
+//	breadcrumbs        → fieldlog.breadcrumbs, a list of maps
+//	resource           → the OTLP resource
+//
+// The module is separate from fieldlog's core, so that importing the SDK
+// never pulls in the OpenTelemetry dependencies.
+package otlp
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/soliplex/fieldlog/ingest"
+	"github.com/soliplex/fieldlog/logrecord"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	"go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/resource"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Options configures the exporter.
+type Options struct {
+	// EndpointURL is the collector's OTLP/HTTP logs URL, such as
+	// http://collector:4318/v1/logs; required.
+	EndpointURL string
+	Headers     map[string]string // extra request headers, such as an auth token
+	Timeout     time.Duration     // per export; default 10 s
+}
+
+// Exporter is an ingest.Exporter that sends entries to a collector.
+type Exporter struct {
+	exp sdklog.Exporter
+
+	mu        sync.Mutex // one export at a time: the collector below is shared
+	collected []sdklog.Record
+	providers map[string]*sdklog.LoggerProvider
+}
+
+var _ ingest.Exporter = (*Exporter)(nil)
+
+// New returns an Exporter for opts.
+func New(ctx context.Context, opts Options) (*Exporter, error) {
+	if opts.EndpointURL == "" {
+		return nil, errors.New("otlp: Options.EndpointURL is required")
+	}
+	hopts := []otlploghttp.Option{otlploghttp.WithEndpointURL(opts.EndpointURL)}
+	if len(opts.Headers) > 0 {
+		hopts = append(hopts, otlploghttp.WithHeaders(opts.Headers))
+	}
+	if opts.Timeout > 0 {
+		hopts = append(hopts, otlploghttp.WithTimeout(opts.Timeout))
+	}
+	exp, err := otlploghttp.New(ctx, hopts...)
+	if err != nil {
+		return nil, fmt.Errorf("otlp: %w", err)
+	}
+	return &Exporter{exp: exp, providers: map[string]*sdklog.LoggerProvider{}}, nil
+}
+
+// collector is the processor behind every logger provider: it keeps what
+// is emitted so Export can send it in one request and see the error.
+type collector struct{ e *Exporter }
+
+func (c collector) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
+func (c collector) OnEmit(_ context.Context, r *sdklog.Record) error {
+	c.e.collected = append(c.e.collected, r.Clone())
+	return nil
+}
+func (c collector) Shutdown(context.Context) error   { return nil }
+func (c collector) ForceFlush(context.Context) error { return nil }
+
+// Export converts entries and sends them in one OTLP request.
+func (e *Exporter) Export(ctx context.Context, entries []ingest.StoredEntry) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.collected = e.collected[:0]
+	for _, se := range entries {
+		p := e.provider(se.Resource)
+		logger := p.Logger(se.Logger)
+		rec, ectx := convert(ctx, se)
+		logger.Emit(ectx, rec)
+	}
+	if len(e.collected) == 0 {
+		return nil
+	}
+	if err := e.exp.Export(ctx, e.collected); err != nil {
+		return fmt.Errorf("otlp: export %d records: %w", len(e.collected), err)
+	}
+	return nil
+}
+
+// provider returns the logger provider for a resource, so records carry
+// their batch's resource.
+func (e *Exporter) provider(res map[string]string) *sdklog.LoggerProvider {
+	keys := make([]string, 0, len(res))
+	for k := range res {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var id strings.Builder
+	attrs := make([]attribute.KeyValue, 0, len(res))
+	for _, k := range keys {
+		id.WriteString(k + "\x00" + res[k] + "\x00")
+		attrs = append(attrs, attribute.String(k, res[k]))
+	}
+	if p, ok := e.providers[id.String()]; ok {
+		return p
+	}
+	if len(e.providers) > 1000 { // many distinct resources: start over
+		clear(e.providers)
+	}
+	p := sdklog.NewLoggerProvider(
+		sdklog.WithResource(resource.NewSchemaless(attrs...)),
+		sdklog.WithProcessor(collector{e}),
+		sdklog.WithAttributeCountLimit(-1),
+		sdklog.WithAttributeValueLengthLimit(-1),
+	)
+	e.providers[id.String()] = p
+	return p
+}
+
+// convert maps one stored entry to an OTLP record and the context that
+// carries its trace ids.
+func convert(ctx context.Context, se ingest.StoredEntry) (log.Record, context.Context) {
+	var r log.Record
+	if t, err := time.Parse(time.RFC3339Nano, se.Timestamp); err == nil {
+		r.SetTimestamp(t)
+	}
+	if s, ok := se.Attributes[ingest.ReceivedAtKey].(string); ok {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			r.SetObservedTimestamp(t)
+		}
+	}
+	if lvl, err := logrecord.ParseLevel(se.Level); err == nil {
+		r.SetSeverity(log.Severity(lvl.Severity()))
+		r.SetSeverityText(lvl.SeverityText())
+	}
+	r.SetBody(attribute.StringValue(se.Message))
+
+	attrs := make([]attribute.KeyValue, 0, len(se.Attributes)+8)
+	keys := make([]string, 0, len(se.Attributes))
+	for k := range se.Attributes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		attrs = append(attrs, attribute.KeyValue{Key: attribute.Key(k), Value: value(se.Attributes[k], 0)})
+	}
+	attrs = append(attrs, attribute.String("install.id", se.InstallID), attribute.String("session.id", se.SessionID))
+	if se.UserID != nil {
+		attrs = append(attrs, attribute.String("user.id", *se.UserID))
+	}
+	if se.Error != nil {
+		attrs = append(attrs, attribute.String("exception.message", *se.Error))
+		if typ := ingest.ErrorType(*se.Error); typ != "" {
+			attrs = append(attrs, attribute.String("exception.type", typ))
+		}
+	}
+	if se.StackTrace != nil {
+		attrs = append(attrs, attribute.String("exception.stacktrace", *se.StackTrace))
+	}
+	if se.ActiveRun != nil {
+		attrs = append(attrs, attribute.String("run.thread_id", se.ActiveRun.ThreadID), attribute.String("run.id", se.ActiveRun.RunID))
+	}
+	if len(se.Breadcrumbs) > 0 {
+		crumbs := make([]attribute.Value, 0, len(se.Breadcrumbs))
+		for _, c := range se.Breadcrumbs {
+			crumbs = append(crumbs, attribute.MapValue(
+				attribute.String("timestamp", c.Timestamp), attribute.String("level", c.Level),
+				attribute.String("logger", c.Logger), attribute.String("message", c.Message),
+				attribute.String("category", c.Category)))
+		}
+		attrs = append(attrs, attribute.Slice("fieldlog.breadcrumbs", crumbs...))
+	}
+	r.AddAttributes(attrs...)
+
+	if se.TraceID != nil {
+		var sc trace.SpanContextConfig
+		if b, err := hex.DecodeString(*se.TraceID); err == nil && len(b) == 16 {
+			copy(sc.TraceID[:], b)
+		}
+		if se.SpanID != nil {
+			if b, err := hex.DecodeString(*se.SpanID); err == nil && len(b) == 8 {
+				copy(sc.SpanID[:], b)
+			}
+		}
+		ctx = trace.ContextWithSpanContext(ctx, trace.NewSpanContext(sc))
+	}
+	return r, ctx
+}
+
+// value converts a decoded JSON value to an OTLP value, keeping maps and
+// lists.
+func value(x any, depth int) attribute.Value {
+	if depth > ingest.MaxAttributeDepth {
+		return attribute.StringValue("!DEPTH")
+	}
+	switch v := x.(type) {
+	case nil:
+		return attribute.Value{}
+	case string:
+		return attribute.StringValue(v)
+	case bool:
+		return attribute.BoolValue(v)
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return attribute.Int64Value(i)
+		}
+		if f, err := v.Float64(); err == nil {
+			return attribute.Float64Value(f)
+		}
+		return attribute.StringValue(v.String())
+	case float64:
+		return attribute.Float64Value(v)
+	case []any:
+		vals := make([]attribute.Value, 0, len(v))
+		for _, e := range v {
+			vals = append(vals, value(e, depth+1))
+		}
+		return attribute.SliceValue(vals...)
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		kvs := make([]attribute.KeyValue, 0, len(v))
+		for _, k := range keys {
+			kvs = append(kvs, attribute.KeyValue{Key: attribute.Key(k), Value: value(v[k], depth+1)})
+		}
+		return attribute.MapValue(kvs...)
+	}
+	return attribute.StringValue(fmt.Sprint(x))
+}
+
+// Close shuts the exporter down.
+func (e *Exporter) Close(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var errs []error
+	for _, p := range e.providers {
+		errs = append(errs, p.Shutdown(ctx))
+	}
+	errs = append(errs, e.exp.Shutdown(ctx))
+	return errors.Join(errs...)
+}
