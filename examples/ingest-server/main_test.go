@@ -20,7 +20,9 @@ func TestServeStoreAndShutDown(t *testing.T) {
 	ready := make(chan string, 1)
 	var out bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-store", dir, "-token", "secret"}, &out, ready) }()
+	go func() {
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-store", dir, "-token", "secret"}, &out, ready)
+	}()
 	var addr string
 	select {
 	case addr = <-ready:
