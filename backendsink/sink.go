@@ -297,11 +297,9 @@ func (s *Sink) encodeJob(buf []byte, j job) []byte {
 	return buf
 }
 
-// Flush uploads everything written before it. It returns nil when the
-// queue is empty, ErrPaused when export is paused, a *StatusError or
-// network error when backoff is in force or the network or token gate is
-// closed, or ctx's error when ctx ends first.
-func (s *Sink) Flush(ctx context.Context) error {
+// Sync returns once every record written before it is on disk (or was
+// dropped and counted), without uploading anything.
+func (s *Sink) Sync(ctx context.Context) error {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
@@ -316,9 +314,20 @@ func (s *Sink) Flush(ctx context.Context) error {
 	}
 	s.mu.RUnlock()
 	select {
-	case <-barrier.done:
+	case err := <-barrier.done:
+		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// Flush uploads everything written before it. It returns nil when the
+// queue is empty, ErrPaused when export is paused, a *StatusError or
+// network error when backoff is in force or the network or token gate is
+// closed, or ctx's error when ctx ends first.
+func (s *Sink) Flush(ctx context.Context) error {
+	if err := s.Sync(ctx); err != nil {
+		return err
 	}
 	reply := make(chan error, 1)
 	select {

@@ -411,3 +411,17 @@ func TestBufferFullDropsAndReports(t *testing.T) {
 		require.NoError(t, s.Close(t.Context()))
 	})
 }
+
+func TestSyncMakesWrittenRecordsDurable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newMemStore()
+		s, _ := newTestSink(t, Options{Client: sinktest.NewIngest().Client(), FlushInterval: time.Hour}, st)
+		for i := range 10 {
+			require.NoError(t, s.Write(t.Context(), rec(logrecord.LevelInfo, fmt.Sprint(i))))
+		}
+		require.NoError(t, s.Sync(t.Context()))
+		assert.Equal(t, 10, st.Pending(), "every record written before Sync is in the store")
+		require.NoError(t, s.Close(t.Context()))
+		assert.ErrorIs(t, s.Sync(t.Context()), sink.ErrClosed)
+	})
+}
