@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,7 +105,9 @@ type Queue struct {
 	pending  [2]int     // records per class, stored on disk
 	bytes    int64      // stored record bytes (data only)
 	dropped  map[string]int64
-	byClass  map[Class]int64 // cap drops by class
+	byClass  map[Class]int64  // cap drops by class
+	total    map[string]int64 // drops over the file's life, as last committed
+	unsaved  map[string]int64 // drops not yet added to total
 
 	appended      atomic.Int64
 	committed     atomic.Int64
@@ -122,7 +125,12 @@ type request struct {
 	done    chan error // AppendSync and Sync: told when committed
 }
 
-var buckets = [2][]byte{Normal: []byte("normal"), High: []byte("high")}
+var (
+	buckets    = [2][]byte{Normal: []byte("normal"), High: []byte("high")}
+	metaBucket = []byte("meta")
+)
+
+const droppedPrefix = "dropped/"
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -174,6 +182,8 @@ func Open(dir string, opts *Options) (*Queue, error) {
 		done:    make(chan struct{}),
 		dropped: map[string]int64{},
 		byClass: map[Class]int64{},
+		total:   map[string]int64{},
+		unsaved: map[string]int64{},
 	}
 	if err := q.load(); err != nil {
 		_ = db.Close()
@@ -204,7 +214,7 @@ func openDB(path string, o *Options) (db *bolt.DB, err error) {
 		return nil, err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range buckets {
+		for _, b := range append(buckets[:], metaBucket) {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -226,6 +236,15 @@ func (q *Queue) load() (err error) {
 		}
 	}()
 	return q.db.View(func(tx *bolt.Tx) error {
+		err := tx.Bucket(metaBucket).ForEach(func(k, v []byte) error {
+			if reason, ok := strings.CutPrefix(string(k), droppedPrefix); ok && len(v) == 8 {
+				q.total[reason] = int64(binary.BigEndian.Uint64(v))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		for c, name := range buckets {
 			b := tx.Bucket(name)
 			if k, _ := b.Cursor().Last(); len(k) == 8 {
@@ -379,6 +398,7 @@ func (q *Queue) commit(group []request) {
 	var added, removed, capDrops [2]int
 	var addedBytes, removedBytes, capBytes int64
 	var deleted []uint64
+	var savedTotals map[string]int64
 	err := q.update(func(tx *bolt.Tx) error {
 		bs := [2]*bolt.Bucket{tx.Bucket(buckets[Normal]), tx.Bucket(buckets[High])}
 		var key [8]byte
@@ -440,7 +460,26 @@ func (q *Queue) commit(group []request) {
 		}
 		q.mu.Lock()
 		q.seq = seq
+		totals := make(map[string]int64, len(q.total)+len(q.unsaved)+1)
+		for k, v := range q.total {
+			totals[k] = v
+		}
+		for k, v := range q.unsaved {
+			totals[k] += v
+		}
 		q.mu.Unlock()
+		if n := capDrops[Normal] + capDrops[High]; n > 0 {
+			totals[DropCap] += int64(n)
+		}
+		meta := tx.Bucket(metaBucket)
+		var v [8]byte
+		for k, n := range totals {
+			binary.BigEndian.PutUint64(v[:], uint64(n))
+			if err := meta.Put([]byte(droppedPrefix+k), v[:]); err != nil {
+				return err
+			}
+		}
+		savedTotals = totals
 		return nil
 	})
 	if err != nil {
@@ -455,6 +494,15 @@ func (q *Queue) commit(group []request) {
 			}
 		}
 		q.bytes += addedBytes - removedBytes - capBytes
+		// The unsaved drops counted before the transaction are in
+		// savedTotals now; any counted since stay unsaved.
+		for k, v := range savedTotals {
+			q.unsaved[k] -= v - q.total[k] - cond(k == DropCap, int64(capDrops[Normal]+capDrops[High]), 0)
+			if q.unsaved[k] <= 0 {
+				delete(q.unsaved, k)
+			}
+		}
+		q.total = savedTotals
 		q.mu.Unlock()
 		q.committed.Add(int64(added[Normal] + added[High]))
 	}
@@ -601,6 +649,7 @@ func (q *Queue) removeCorrupt(bad [2][][]byte) {
 	}
 	q.bytes -= gone
 	q.dropped[DropCorrupt] += int64(sizes[0] + sizes[1])
+	q.unsaved[DropCorrupt] += int64(sizes[0] + sizes[1])
 	q.mu.Unlock()
 	q.opts.OnError(fmt.Errorf("diskqueue: skipped %d damaged record(s) in %s", sizes[0]+sizes[1], q.path))
 }
@@ -720,10 +769,18 @@ func (q *Queue) Lost() map[string]int64 {
 	return out
 }
 
+func cond(ok bool, a, b int64) int64 {
+	if ok {
+		return a
+	}
+	return b
+}
+
 func (q *Queue) countDrop(reason string, class Class, n int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.dropped[reason] += int64(n)
+	q.unsaved[reason] += int64(n)
 	if reason == DropCap {
 		q.byClass[class&1] += int64(n)
 	}
@@ -737,7 +794,8 @@ type Stats struct {
 	PendingHigh    int              // of which High class
 	Bytes          int64            // data bytes stored
 	Buffered       int              // records waiting for the writer
-	Dropped        map[string]int64 // by reason
+	Dropped        map[string]int64 // by reason, since Open
+	DroppedTotal   map[string]int64 // by reason, over the queue file's life
 	DroppedCapHigh int64            // cap drops of High records (the rest were Normal)
 	Commits        int64            // transactions committed
 	CommitLatency  time.Duration    // mean time of a commit, fsync included
@@ -762,6 +820,13 @@ func (q *Queue) Stats() Stats {
 	s.PendingHigh = q.pending[High]
 	s.Bytes = q.bytes
 	s.DroppedCapHigh = q.byClass[High]
+	s.DroppedTotal = make(map[string]int64, len(q.total))
+	for k, v := range q.total {
+		s.DroppedTotal[k] = v
+	}
+	for k, v := range q.unsaved {
+		s.DroppedTotal[k] += v
+	}
 	q.mu.Unlock()
 	return s
 }
