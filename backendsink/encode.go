@@ -168,7 +168,7 @@ func ptr[T any](v T) *T { return &v }
 func capStrings(attrs []slog.Attr, n, depth int) []slog.Attr {
 	out := make([]slog.Attr, 0, len(attrs))
 	for _, a := range attrs {
-		v := safeResolve(a.Value)
+		v := logrecord.Resolve(a.Value)
 		switch {
 		case v.Kind() == slog.KindGroup && depth < maxDepth:
 			v = slog.GroupValue(capStrings(v.Group(), n, depth+1)...)
@@ -273,7 +273,7 @@ func appendAttrs(b []byte, r *logrecord.Record) []byte {
 // appendAttr writes one attribute as a JSON member. Empty attributes and
 // empty groups are left out; a group with an empty key is inlined.
 func appendAttr(b []byte, a slog.Attr, first bool, depth int) ([]byte, bool) {
-	v := safeResolve(a.Value)
+	v := logrecord.Resolve(a.Value)
 	if a.Key == "" && v.Equal(slog.Value{}) {
 		return b, first
 	}
@@ -397,7 +397,7 @@ func appendAny(b []byte, x any, depth int) (out []byte) {
 	case time.Duration:
 		return appendString(b, x.String())
 	case slog.Value:
-		return appendValue(b, safeResolve(x), depth+1)
+		return appendValue(b, logrecord.Resolve(x), depth+1)
 	case error:
 		if isNilPointer(x) {
 			return append(b, "null"...)
@@ -464,25 +464,6 @@ func isNilPointer(x any) bool {
 		return v.IsNil()
 	}
 	return false
-}
-
-// safeResolve follows LogValuers; one that panics becomes a placeholder.
-func safeResolve(v slog.Value) (out slog.Value) {
-	if v.Kind() != slog.KindLogValuer {
-		return v
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			out = slog.StringValue(fmt.Sprint("!PANIC in LogValue: ", p))
-		}
-	}()
-	for range 100 {
-		if v.Kind() != slog.KindLogValuer {
-			return v
-		}
-		v = v.LogValuer().LogValue()
-	}
-	return slog.StringValue("!ERROR: LogValuer loop")
 }
 
 const hexDigits = "0123456789abcdef"

@@ -113,7 +113,7 @@ func TestReactionAuthPausesUntilTokenChanges(t *testing.T) {
 	assert.Empty(t, s.Stats().Paused)
 	assert.Len(t, ingest.Messages(), 3)
 	require.NoError(t, s.Close(t.Context()))
-	assert.NotContains(t, reported.text(), "bad-secret", "the token never appears in error text")
+	assert.NotContains(t, reported.Text(), "bad-secret", "the token never appears in error text")
 	assert.NotContains(t, s.Stats().LastError, "bad-secret")
 }
 
@@ -167,7 +167,7 @@ func TestReaction413SplitsAndDropsSingleTooLarge(t *testing.T) {
 	assert.Len(t, msgs, 59+1, "all but the huge one, plus the loss report")
 	assert.NotContains(t, msgs, "huge record")
 	assert.EqualValues(t, 1, s.Stats().Dropped[DropTooLarge])
-	assert.Contains(t, reported.text(), "too_large")
+	assert.Contains(t, reported.Text(), "too_large")
 	require.NoError(t, s.Close(t.Context()))
 }
 
@@ -193,7 +193,7 @@ func TestReaction4xxBisectsToRejectedRecords(t *testing.T) {
 			msgs := ingest.Messages()
 			assert.Len(t, msgs, 98+1)
 			assert.EqualValues(t, 2, s.Stats().Dropped[DropRejected])
-			assert.Equal(t, 2, strings.Count(reported.text(), "(rejected)"), "each rejected record is reported")
+			assert.Equal(t, 2, strings.Count(reported.Text(), "(rejected)"), "each rejected record is reported")
 			assert.LessOrEqual(t, ingest.Requests(), 40, "bisection, not one request per record")
 			require.NoError(t, s.Close(t.Context()))
 		})
@@ -258,7 +258,7 @@ func TestReaction5xxIsolatesPoisonPill(t *testing.T) {
 	assert.NotContains(t, msgs, "poison pill")
 	assert.Len(t, slices.DeleteFunc(msgs, func(m string) bool { return strings.HasPrefix(m, "dropped") }), 99)
 	assert.EqualValues(t, 1, s.Stats().Dropped[DropPoison])
-	assert.Contains(t, reported.text(), "(poison)")
+	assert.Contains(t, reported.Text(), "(poison)")
 	require.NoError(t, s.Close(t.Context()))
 }
 

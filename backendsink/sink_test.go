@@ -19,41 +19,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// errs collects what the sink reports through OnError.
-type errs struct {
-	mu   sync.Mutex
-	list []error
-}
-
-func (e *errs) add(err error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.list = append(e.list, err)
-}
-
-func (e *errs) all() []error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]error(nil), e.list...)
-}
-
-func (e *errs) text() string {
-	var b strings.Builder
-	for _, err := range e.all() {
-		b.WriteString(err.Error())
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
-func newTestSink(t *testing.T, opts Options, st store) (*Sink, *errs) {
+func newTestSink(t *testing.T, opts Options, st store) (*Sink, *sinktest.Errors) {
 	t.Helper()
-	reported := &errs{}
+	reported := &sinktest.Errors{}
 	if opts.Endpoint == "" {
 		opts.Endpoint = "http://ingest.test/api/v1/logs"
 	}
 	if opts.OnError == nil {
-		opts.OnError = reported.add
+		opts.OnError = reported.Add
 	}
 	if opts.InstallID == "" {
 		opts.InstallID = "install-1"

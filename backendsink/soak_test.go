@@ -139,7 +139,7 @@ func TestSoakHostileServer(t *testing.T) {
 	assert.Zero(t, seen["poison record"])
 	stats := s.Stats()
 	assert.Equal(t, map[string]int64{DropPoison: 1}, stats.Dropped, "only the poison record is dropped")
-	assert.Contains(t, reported.text(), "(poison)")
+	assert.Contains(t, reported.Text(), "(poison)")
 	dups := 0
 	for m, n := range seen {
 		if strings.HasPrefix(m, "rec-") && n > 1 {

@@ -102,7 +102,7 @@ func (c *Console) Write(_ context.Context, r logrecord.Record) error {
 }
 
 func appendConsoleAttr(b []byte, prefix string, a slog.Attr) []byte {
-	a.Value = resolve(a.Value)
+	a.Value = logrecord.Resolve(a.Value)
 	key := a.Key
 	if prefix != "" {
 		key = prefix + "." + a.Key

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"slices"
 
@@ -145,7 +144,7 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 // empty attributes and empty groups and inlining groups without a key.
 // A LogValuer that panics becomes an error string.
 func appendResolved(dst []slog.Attr, a slog.Attr) []slog.Attr {
-	a.Value = resolve(a.Value)
+	a.Value = logrecord.Resolve(a.Value)
 	if a.Value.Kind() != slog.KindGroup {
 		if a.Key == "" && a.Value.Equal(slog.Value{}) {
 			return dst
@@ -165,27 +164,3 @@ func appendResolved(dst []slog.Attr, a slog.Attr) []slog.Attr {
 	}
 	return append(dst, slog.Attr{Key: a.Key, Value: slog.GroupValue(out...)})
 }
-
-// resolve follows LogValuers like slog.Value.Resolve, but a LogValue
-// method that panics becomes a short placeholder naming the panic, not an
-// error value carrying a stack with file paths.
-func resolve(v slog.Value) (out slog.Value) {
-	if v.Kind() != slog.KindLogValuer {
-		return v
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			out = slog.StringValue(fmt.Sprint("!PANIC in LogValue: ", p))
-		}
-	}()
-	for range maxLogValues {
-		if v.Kind() != slog.KindLogValuer {
-			return v
-		}
-		v = v.LogValuer().LogValue()
-	}
-	return slog.StringValue("!ERROR LogValue: too many nested LogValuers")
-}
-
-// maxLogValues bounds LogValuers that return LogValuers.
-const maxLogValues = 100

@@ -18,24 +18,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// errorLog collects what the Manager reports through its error callback.
-type errorLog struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (l *errorLog) add(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.errs = append(l.errs, err)
-}
-
-func (l *errorLog) all() []error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]error(nil), l.errs...)
-}
-
 func messages(rs []logrecord.Record) []string {
 	out := make([]string, 0, len(rs))
 	for _, r := range rs {
@@ -116,20 +98,20 @@ func TestPerSinkLevels(t *testing.T) {
 }
 
 func TestFailingSinksAreIsolated(t *testing.T) {
-	var reported errorLog
+	var reported sinktest.Errors
 	before := sinktest.NewRecorder()
 	panicking := sinktest.NewRecorder()
 	panicking.Panic = "sink exploded"
 	failing := sinktest.NewRecorder()
 	failing.Err = errors.New("disk full")
 	after := sinktest.NewRecorder()
-	m := sink.NewManager([]sink.Sink{before, panicking, failing, after}, sink.WithOnError(reported.add))
+	m := sink.NewManager([]sink.Sink{before, panicking, failing, after}, sink.WithOnError(reported.Add))
 
 	require.NotPanics(t, func() { m.Logger("App").Info("still delivered") })
 
 	assert.Equal(t, []string{"still delivered"}, messages(before.Records()))
 	assert.Equal(t, []string{"still delivered"}, messages(after.Records()))
-	errs := reported.all()
+	errs := reported.All()
 	require.Len(t, errs, 2, "each failure is reported once")
 	var se *sink.SinkError
 	require.ErrorAs(t, errs[0], &se)
@@ -141,9 +123,9 @@ func TestFailingSinksAreIsolated(t *testing.T) {
 }
 
 func TestCloseThenWriteIgnored(t *testing.T) {
-	var reported errorLog
+	var reported sinktest.Errors
 	a, b := sinktest.NewRecorder(), sinktest.NewRecorder()
-	m := sink.NewManager([]sink.Sink{a, b}, sink.WithOnError(reported.add))
+	m := sink.NewManager([]sink.Sink{a, b}, sink.WithOnError(reported.Add))
 	l := m.Logger("App")
 	l.Info("before")
 	require.NoError(t, m.Close(t.Context()))
@@ -156,7 +138,7 @@ func TestCloseThenWriteIgnored(t *testing.T) {
 	assert.Equal(t, 1, a.Closes())
 	assert.Equal(t, 1, b.Closes())
 	assert.False(t, m.Enabled("App", logrecord.LevelFatal))
-	assert.Empty(t, reported.all())
+	assert.Empty(t, reported.All())
 }
 
 // blockingSink blocks in Flush and Close until ctx is done, or forever if
@@ -245,7 +227,7 @@ func TestSanitizerRunsOnceBeforeEverySink(t *testing.T) {
 }
 
 func TestPanickingSanitizerDropsRecord(t *testing.T) {
-	var reported errorLog
+	var reported sinktest.Errors
 	rec := sinktest.NewRecorder()
 	san := sink.SanitizerFunc(func(r logrecord.Record) logrecord.Record {
 		if strings.Contains(r.Message, "boom") {
@@ -253,14 +235,14 @@ func TestPanickingSanitizerDropsRecord(t *testing.T) {
 		}
 		return r
 	})
-	m := sink.NewManager([]sink.Sink{rec}, sink.WithSanitizer(san), sink.WithOnError(reported.add))
+	m := sink.NewManager([]sink.Sink{rec}, sink.WithSanitizer(san), sink.WithOnError(reported.Add))
 	l := m.Logger("App")
 	l.Info("boom secret")
 	l.Info("fine")
 	assert.Equal(t, []string{"fine"}, messages(rec.Records()))
-	require.Len(t, reported.all(), 1)
-	assert.Contains(t, reported.all()[0].Error(), "rule failed")
-	assert.NotContains(t, reported.all()[0].Error(), "boom secret", "the report does not leak the record")
+	require.Len(t, reported.All(), 1)
+	assert.Contains(t, reported.All()[0].Error(), "rule failed")
+	assert.NotContains(t, reported.All()[0].Error(), "boom secret", "the report does not leak the record")
 }
 
 type ctxKey struct{}
