@@ -15,6 +15,7 @@ import (
 	"github.com/soliplex/fieldlog/backendsink"
 	"github.com/soliplex/fieldlog/breadcrumbs"
 	"github.com/soliplex/fieldlog/diskqueue"
+	"github.com/soliplex/fieldlog/sanitizer"
 	"github.com/soliplex/fieldlog/sink"
 )
 
@@ -182,9 +183,10 @@ func (p *progress) done() {
 	}
 }
 
-// newManager wires breadcrumbs and the backend sink.
+// newManager wires the sanitizer, breadcrumbs and the backend sink.
 func newManager(crumbs *breadcrumbs.Buffer, s *backendsink.Sink) *sink.Manager {
-	return sink.NewManager([]sink.Sink{crumbs, s}, sink.WithLevel(-4), sink.WithOnError(func(error) {}))
+	return sink.NewManager([]sink.Sink{crumbs, s}, sink.WithLevel(-4), sink.WithOnError(func(error) {}),
+		sink.WithSanitizer(sanitizer.Default()))
 }
 
 func newID() string { return uuid.NewString() }
