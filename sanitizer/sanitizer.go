@@ -238,37 +238,63 @@ func (s *Sanitizer) String(text string) string {
 }
 
 // field scrubs one string at path, recovering from a rule that panics.
-func (sc *scrubber) field(path pathT, v string) (out string) {
+func (sc *scrubber) field(path pathT, v string) string {
 	if v == "" {
 		return v
 	}
-	in := v
-	defer func() {
-		if out != in {
-			sc.edits++
+	// Fast path: valid UTF-8, not JSON, and no rule whose features are all
+	// present. Most log text ends here without a regular expression.
+	f := features(v)
+	if utf8.ValidString(v) && !looksJSON(v) && !sc.s.canFire(f) {
+		return v
+	}
+	out := sc.slowField(path, v, f)
+	if out != v {
+		sc.edits++
+	}
+	return out
+}
+
+// canFire reports whether any rule could fire on text with features f.
+func (s *Sanitizer) canFire(f feat) bool {
+	for _, r := range s.rules {
+		if f&r.need == r.need {
+			return true
 		}
-	}()
+	}
+	return false
+}
+
+func looksJSON(v string) bool {
+	t := strings.TrimSpace(v)
+	return len(t) >= 2 && (t[0] == '{' && t[len(t)-1] == '}' || t[0] == '[' && t[len(t)-1] == ']')
+}
+
+func (sc *scrubber) slowField(path pathT, v string, f feat) (out string) {
+	saved := sc.path
 	defer func() {
+		sc.path = saved
 		if p := recover(); p != nil {
 			sc.s.onError(fmt.Errorf("sanitizer: a rule panicked on %s: %v", path, p))
 			sc.fired = append(sc.fired, strings.ToValidUTF8(path.String(), "\uFFFD")+":error")
 			out = failedMarker
 		}
 	}()
-	saved := sc.path
 	sc.path = path
-	defer func() { sc.path = saved }()
 	if !utf8.ValidString(v) {
 		v = strings.ToValidUTF8(v, "\uFFFD")
+		f = features(v)
 	}
-	if js, ok := sc.json(v); ok {
-		return js
+	if looksJSON(v) {
+		if js, ok := sc.json(v); ok {
+			return js
+		}
 	}
-	f := features(v)
 	for _, r := range sc.s.rules {
 		if f&r.need == r.need && (r.maybe == nil || r.maybe(v)) {
-			v = r.apply(v, r, sc)
-			f = features(v)
+			if nv := r.apply(v, r, sc); nv != v {
+				v, f = nv, features(nv)
+			}
 		}
 	}
 	return v

@@ -40,11 +40,11 @@ func defaultRules() []*rule {
 			re: regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)`), apply: replaceAll},
 		{name: RuleJWT, marker: "[JWT]", need: fEyJ,
 			re: regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`), apply: replaceAll},
-		{name: RuleBearer, marker: "[TOKEN]", need: fLongTok8, maybe: anyOf("earer", "EARER", "asic ", "ASIC "),
+		{name: RuleBearer, marker: "[TOKEN]", need: fBearer,
 			re: regexp.MustCompile(`(?i)\b((?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})`), apply: replaceGroup(2)},
 		{name: RuleURLUserinfo, marker: "[REDACTED]", need: fScheme,
 			re: regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@"']*:)([^\s@/"']+)(@)`), apply: replaceGroup(2)},
-		{name: RuleCloudKey, marker: "[CLOUD_KEY]", need: fLongTok16, maybe: anyOf("AKIA", "ASIA", "AIza", "ghp_", "gho_", "github_pat_", "xox", "sk-", "sk_live_", "glpat-"),
+		{name: RuleCloudKey, marker: "[CLOUD_KEY]", need: fCloud,
 			re: regexp.MustCompile(`\b(?:(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|gh[po]_[0-9A-Za-z]{36}|github_pat_[0-9A-Za-z_]{22,}|xox[abprs]-[0-9A-Za-z-]{10,}|sk_live_[0-9A-Za-z]{16,}|sk-[A-Za-z0-9_-]{20,}|glpat-[0-9A-Za-z_-]{20})\b`), apply: replaceAll},
 		{name: RuleKVSecret, marker: "[REDACTED]", need: fColonEq, maybe: kvMaybe, apply: replaceKV,
 			re: regexp.MustCompile(`(?i)(["']?)\b((?:[a-z0-9]+[_-])*(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|authorization|auth|credentials?|ssn|cookie|jwt|client[_-]?secret)(?:[_-][a-z0-9]+)*)(["']?)(\s*[:=]\s*)("[^"]*"?|'[^']*'?|[^\s,;&}\])"']+)`)},
@@ -69,63 +69,72 @@ func defaultRules() []*rule {
 type feat uint32
 
 const (
-	fAt        feat = 1 << iota // '@'
-	fScheme                     // "://"
-	fColon2                     // two or more ':'
-	fColonEq                    // ':' or '='
-	fDash5                      // "-----"
-	fEyJ                        // "eyJ", the start of a JSON web token part
-	fDigits                     // a digit
-	fDigitDot                   // a digit, '.', a digit
-	fSlash                      // '/' or '\'
-	fLongTok8                   // 8 token characters in a row
-	fLongTok16                  // 16 token characters in a row
-	fDigits8                    // a number of 8 digits or more (single separators allowed)
-	fDigits13                   // a number of 13 digits or more
-	fHome                       // a home directory: "/home/", "/Users/", "\\Users"
+	fAt       feat = 1 << iota // '@'
+	fScheme                    // "://"
+	fColon2                    // two or more ':'
+	fColonEq                   // ':' or '='
+	fDash5                     // "-----"
+	fEyJ                       // "eyJ", the start of a JSON web token part
+	fDigits                    // a digit
+	fDigitDot                  // a digit, '.', a digit
+	fSlash                     // '/' or '\'
+	fBearer                    // "bearer " or "basic " in any case
+	fCloud                     // the start of a known cloud key
+	fDigits8                   // a number of 8 digits or more (single separators allowed)
+	fDigits13                  // a number of 13 digits or more
+	fHome                      // a home directory: "/home/", "/Users/", "\\Users"
 )
 
 // Byte classes for features.
 const (
 	cDigit   = 1 << iota // 0-9
-	cKey                 // letters, digits, '_', '-'
-	cTok                 // cKey plus . ~ + / =
-	cNumSep              // separators inside a number: space - . ( )
-	cSpecial             // bytes that need a closer look: @ : = / \ e -
+	cSpecial             // bytes that start something worth a closer look
 )
 
 var byteClass = func() (t [256]uint8) {
-	for c := 0; c < 256; c++ {
-		b := byte(c)
-		if isDigit(b) {
-			t[c] |= cDigit
-		}
-		if isWordByte(b) || b == '-' {
-			t[c] |= cKey | cTok
-		}
-		if strings.IndexByte(".~+/=", b) >= 0 {
-			t[c] |= cTok
-		}
-		if strings.IndexByte(" -.()", b) >= 0 {
-			t[c] |= cNumSep
-		}
-		if strings.IndexByte("@:=/\\e-", b) >= 0 {
-			t[c] |= cSpecial
-		}
+	for c := '0'; c <= '9'; c++ {
+		t[c] |= cDigit
+	}
+	for _, c := range []byte("@:=/\\-eEbBAgxs") {
+		t[c] |= cSpecial
 	}
 	return t
 }()
 
+// cloudPrefixes start the cloud keys the cloud_key rule knows.
+var cloudPrefixes = []string{"AKIA", "ASIA", "AIza", "ghp_", "gho_", "github_pat_", "glpat-", "xox", "sk-", "sk_live_"}
+
+// features finds, in one pass, the cheap facts that decide which rules can
+// fire on s.
 func features(s string) feat {
 	var f feat
-	colons, dashes := 0, 0
+	colons, dashes, num, lastDigit := 0, 0, 0, -3
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		cl := byteClass[c]
+		if cl == 0 {
+			dashes = 0
+			continue
+		}
 		if cl&cDigit != 0 {
 			f |= fDigits
-		}
-		if cl&cSpecial == 0 {
+			// A number may hold one or two separators between digits:
+			// 4111 1111, 555-2671, (646) 555.
+			if gap := i - lastDigit; gap == 1 || lastDigit >= 0 && (gap == 2 && isNumSep(s[i-1]) || gap == 3 && isNumSep(s[i-1]) && isNumSep(s[i-2])) {
+				num++
+			} else {
+				num = 1
+			}
+			lastDigit = i
+			if num >= 8 {
+				f |= fDigits8
+				if num >= 13 {
+					f |= fDigits13
+				}
+			}
+			if i+2 < len(s) && s[i+1] == '.' && isDigit(s[i+2]) {
+				f |= fDigitDot
+			}
 			dashes = 0
 			continue
 		}
@@ -136,6 +145,7 @@ func features(s string) feat {
 			continue
 		}
 		dashes = 0
+		rest := s[i+1:]
 		switch c {
 		case '@':
 			f |= fAt
@@ -144,78 +154,34 @@ func features(s string) feat {
 			if colons++; colons >= 2 {
 				f |= fColon2
 			}
-			if i+2 < len(s) && s[i+1] == '/' && s[i+2] == '/' {
+			if strings.HasPrefix(rest, "//") {
 				f |= fScheme
 			}
 		case '=':
 			f |= fColonEq
 		case '/', '\\':
 			f |= fSlash
-			if rest := s[i+1:]; strings.HasPrefix(rest, "home/") || hasPrefixFold(rest, "users") {
+			if strings.HasPrefix(rest, "home/") || hasPrefixFold(rest, "users") {
 				f |= fHome
 			}
 		case 'e':
-			if i+2 < len(s) && s[i+1] == 'y' && s[i+2] == 'J' {
+			if strings.HasPrefix(rest, "yJ") {
 				f |= fEyJ
 			}
-		}
-	}
-	if f&fDigits != 0 || len(s) >= 8 {
-		f |= longRuns(s)
-	}
-	return f
-}
-
-// longRuns finds the long token runs and number facts features needs; it
-// is a second, tighter loop so the common case stays cheap.
-func longRuns(s string) feat {
-	var f feat
-	tok, key, num := 0, 0, 0
-	for i := 0; i < len(s); i++ {
-		cl := byteClass[s[i]]
-		if cl&cTok != 0 {
-			tok++
-		} else {
-			tok = 0
-		}
-		if cl&cKey != 0 {
-			key++
-		} else {
-			key = 0
-		}
-		if cl&cDigit != 0 {
-			num++
-		} else if cl&cNumSep == 0 || num == 0 {
-			num = 0
-		}
-		if tok >= 8 {
-			f |= fLongTok8
-		}
-		if key >= 16 {
-			f |= fLongTok16
-		}
-		if num >= 8 {
-			f |= fDigits8
-			if num >= 13 {
-				f |= fDigits13
+		case 'b', 'B':
+			if hasPrefixFold(rest, "earer") || hasPrefixFold(rest, "asic ") {
+				f |= fBearer
 			}
-		}
-		if s[i] == '.' && i > 0 && i+1 < len(s) && byteClass[s[i-1]]&cDigit != 0 && byteClass[s[i+1]]&cDigit != 0 {
-			f |= fDigitDot
+		case 'A', 'g', 'x', 's':
+			for _, p := range cloudPrefixes {
+				if p[0] == c && strings.HasPrefix(rest, p[1:]) {
+					f |= fCloud
+					break
+				}
+			}
 		}
 	}
 	return f
-}
-
-func anyOf(subs ...string) func(string) bool {
-	return func(s string) bool {
-		for _, sub := range subs {
-			if strings.Contains(s, sub) {
-				return true
-			}
-		}
-		return false
-	}
 }
 
 // containsFold reports whether s contains the lower-case ASCII sub in any
@@ -277,6 +243,8 @@ func hasPrefixFold(s, word string) bool {
 	}
 	return true
 }
+
+func isNumSep(c byte) bool { return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
