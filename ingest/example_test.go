@@ -1,9 +1,11 @@
 package ingest_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 
 	"github.com/soliplex/fieldlog/ingest"
@@ -39,4 +41,38 @@ func ExampleNewServer() {
 	// Output:
 	// 200 {"accepted":1}
 	// Request failed: 500 true
+}
+
+func ExampleFingerprint() {
+	// The same panic from two builds: other goroutine, addresses, lines and paths.
+	a := ingest.Fingerprint("", "goroutine 7 [running]:\n"+
+		"github.com/acme/billing/store.(*Repo).Invoice(0x0, {0x7bd0e8, 0xc0000a2000})\n"+
+		"\t/home/alice/src/billing/store/repo.go:57 +0x2f\n")
+	b := ingest.Fingerprint("", "goroutine 4077 [running]:\n"+
+		"github.com/acme/billing/store.(*Repo).Invoice(0x0, {0x7cd0e8, 0xc000422000})\n"+
+		"\t/build/ci/store/repo.go:61 +0x33\n")
+	fmt.Println(a == b, a[:4])
+	// Output: true fp1:
+}
+
+func ExampleJSONLStore_Query() {
+	dir, _ := os.MkdirTemp("", "store")
+	defer os.RemoveAll(dir)
+	store, _ := ingest.NewJSONLStore(dir, nil)
+	defer store.Close(context.Background())
+
+	p, _ := ingest.DecodeBytes([]byte(`{"logs":[
+		{"timestamp":"2026-02-06T12:00:00Z","level":"info","logger":"App","message":"one","install_id":"i","session_id":"s-1"},
+		{"timestamp":"2026-02-06T12:00:01Z","level":"info","logger":"App","message":"two","install_id":"i","session_id":"s-2"}]}`))
+	var entries []ingest.StoredEntry
+	for _, e := range p.Logs {
+		entries = append(entries, ingest.StoredEntry{Entry: e})
+	}
+	_ = store.Export(context.Background(), entries)
+
+	_ = store.Query(context.Background(), ingest.Filter{SessionID: "s-2"}, func(e ingest.StoredEntry) bool {
+		fmt.Println(e.Timestamp, e.Message)
+		return true
+	})
+	// Output: 2026-02-06T12:00:01Z two
 }

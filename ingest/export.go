@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,9 +15,16 @@ import (
 	"sync"
 )
 
-// A StoredEntry is an accepted entry as the server keeps it: the entry,
-// with server.received_at (and, for error and fatal entries,
-// error.fingerprint) added to its attributes, and the batch's resource.
+// A StoredEntry is an accepted entry as the server keeps and exports it:
+// the wire Entry, with the batch's resource beside it, and two attributes
+// the server stamps into Attributes (replacing any the client sent under
+// the same keys):
+//
+//	server.received_at  when the server accepted the batch, RFC 3339 UTC with milliseconds
+//	error.fingerprint   on error and fatal entries: Fingerprint of the error and stack
+//
+// In a JSONL store each line is one StoredEntry in this JSON form: the
+// wire entry's fields plus "resource".
 type StoredEntry struct {
 	Entry
 	Resource map[string]string `json:"resource,omitempty"`
@@ -28,9 +36,13 @@ const (
 	FingerprintKey = "error.fingerprint"
 )
 
-// An Exporter receives accepted entries. Export is called from request
-// goroutines concurrently and must be safe for that; an error makes the
-// server answer 503 so the client retries. Close flushes and releases.
+// An Exporter receives accepted entries.
+//
+// Export is called from request goroutines concurrently and must be safe
+// for that. It may keep the slice and the entries. When it returns nil the
+// entries are the exporter's responsibility; an error makes the server
+// answer 503, so the client sends the batch again. Close flushes, releases
+// and returns by ctx's deadline; Export after Close returns an error.
 type Exporter interface {
 	Export(ctx context.Context, entries []StoredEntry) error
 	Close(ctx context.Context) error
@@ -50,7 +62,7 @@ func (m *MemoryExporter) Export(_ context.Context, entries []StoredEntry) error 
 	return nil
 }
 
-// Close does nothing.
+// Close does nothing; Export keeps working after it.
 func (m *MemoryExporter) Close(context.Context) error { return nil }
 
 // Entries returns a copy of what was exported, in order.
@@ -133,31 +145,51 @@ func (s *JSONLStore) open() error {
 // Dir returns the store's directory.
 func (s *JSONLStore) Dir() string { return s.dir }
 
-// Export appends entries, one JSON line each.
+// ErrClosed is returned by Export after Close.
+var ErrClosed = errors.New("ingest: store closed")
+
+var encodePool = sync.Pool{New: func() any { return new([]byte) }}
+
+// Export appends entries, one JSON line each, in order; a batch is never
+// split by another batch, but may be split across two files by rotation.
+// The lines are flushed to the file (not synced, unless Sync is set)
+// before it returns.
 func (s *JSONLStore) Export(_ context.Context, entries []StoredEntry) error {
-	lines := make([][]byte, 0, len(entries))
-	for _, e := range entries {
-		b, err := json.Marshal(e)
-		if err != nil {
-			return fmt.Errorf("ingest: store: encode: %w", err)
+	bp := encodePool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 4<<20 {
+			encodePool.Put(bp)
 		}
-		lines = append(lines, append(b, '\n'))
+	}()
+	b := (*bp)[:0]
+	ends := make([]int, 0, len(entries))
+	for i := range entries {
+		var err error
+		if b, err = appendStored(b, &entries[i]); err != nil {
+			return fmt.Errorf("ingest: store: entry %d: %w", i, err)
+		}
+		b = append(b, '\n')
+		ends = append(ends, len(b))
 	}
+	*bp = b
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.f == nil {
-		return errors.New("ingest: store closed")
+		return ErrClosed
 	}
-	for _, l := range lines {
-		if s.size > 0 && s.size+int64(len(l)) > s.maxBytes {
+	start := 0
+	for _, end := range ends {
+		line := b[start:end]
+		start = end
+		if s.size > 0 && s.size+int64(len(line)) > s.maxBytes {
 			if err := s.rotate(); err != nil {
 				return err
 			}
 		}
-		if _, err := s.w.Write(l); err != nil {
+		if _, err := s.w.Write(line); err != nil {
 			return fmt.Errorf("ingest: store: %w", err)
 		}
-		s.size += int64(len(l))
+		s.size += int64(len(line))
 	}
 	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("ingest: store: %w", err)
@@ -181,7 +213,7 @@ func (s *JSONLStore) rotate() error {
 	return s.open()
 }
 
-// Close flushes and closes the current file.
+// Close flushes and closes the current file. A second Close returns nil.
 func (s *JSONLStore) Close(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -218,7 +250,9 @@ func (f Filter) match(e *StoredEntry) bool {
 }
 
 // Query calls fn for every stored entry that matches f, oldest first,
-// reading the files one line at a time; fn returning false stops it.
+// reading the files one line at a time; fn returning false stops it. It
+// sees everything exported before it was called. Lines that do not decode
+// (a torn last line after a crash) are skipped.
 func (s *JSONLStore) Query(ctx context.Context, f Filter, fn func(StoredEntry) bool) error {
 	s.mu.Lock()
 	if s.w != nil {
@@ -238,6 +272,13 @@ func (s *JSONLStore) Query(ctx context.Context, f Filter, fn func(StoredEntry) b
 	return nil
 }
 
+// Count returns how many stored entries match f.
+func (s *JSONLStore) Count(ctx context.Context, f Filter) (int, error) {
+	n := 0
+	err := s.Query(ctx, f, func(StoredEntry) bool { n++; return true })
+	return n, err
+}
+
 func queryFile(ctx context.Context, path string, f Filter, fn func(StoredEntry) bool) (bool, error) {
 	file, err := os.Open(path)
 	if err != nil {
@@ -252,7 +293,9 @@ func queryFile(ctx context.Context, path string, f Filter, fn func(StoredEntry) 
 		line, err := r.ReadBytes('\n')
 		if len(line) > 0 && line[len(line)-1] == '\n' {
 			var e StoredEntry
-			if json.Unmarshal(line, &e) == nil && f.match(&e) && !fn(e) {
+			dec := json.NewDecoder(bytes.NewReader(line))
+			dec.UseNumber() // attribute numbers as on the wire
+			if dec.Decode(&e) == nil && f.match(&e) && !fn(e) {
 				return true, nil
 			}
 		}

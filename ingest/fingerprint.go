@@ -97,17 +97,25 @@ func MaskMessage(msg string) string {
 	return numRE.ReplaceAllString(msg, "<n>")
 }
 
-var dartFrameRE = regexp.MustCompile(`^#\d+\s+(.+?)\s+\((.+?)(?::\d+)?(?::\d+)?\)$`)
+var (
+	// #3      ChatRepository.send (package:myapp/src/chat/repository.dart:41:18)
+	dartFrameRE = regexp.MustCompile(`^#\d+\s+(.+?)\s+\((.+?)\)$`)
+	// package:myapp/src/chat/repository.dart 41:18  ChatRepository.send
+	dartTerseRE = regexp.MustCompile(`^((?:package:|dart:|file://|/|[A-Za-z]:[\\/])\S*)(?:\s+\d+(?::\d+)?)?\s+(\S.*)$`)
+)
 
-// ParseStack reads a Go goroutine dump (as runtime.Stack or a panic prints
-// it) or a Dart stack trace into frames, top first. Lines it does not
-// understand are skipped.
+// ParseStack reads a Go goroutine dump (as runtime.Stack, debug.Stack or
+// a panic prints it) or a Dart stack trace (the VM's numbered frames or the
+// terse "package:… line:col  function" form) into frames, top first.
+// Lines it does not understand are skipped.
 func ParseStack(stack string) []Frame {
 	lines := strings.Split(strings.ReplaceAll(stack, "\r\n", "\n"), "\n")
 	var frames []Frame
 	for i := 0; i < len(lines); i++ {
 		line := strings.TrimSpace(lines[i])
-		if line == "" || strings.HasPrefix(line, "goroutine ") || strings.HasPrefix(line, "created by ") && i+1 >= len(lines) {
+		switch {
+		case line == "", strings.HasPrefix(line, "goroutine "), strings.HasPrefix(line, "panic: "),
+			strings.HasPrefix(line, "<asynchronous suspension>"), strings.HasPrefix(line, "====="):
 			continue
 		}
 		if m := dartFrameRE.FindStringSubmatch(line); m != nil {
@@ -116,14 +124,15 @@ func ParseStack(stack string) []Frame {
 		}
 		// Go: a function line followed by a tab-indented file line.
 		if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "\t") {
-			if strings.HasPrefix(line, "created by ") {
-				line = strings.TrimPrefix(line, "created by ")
-				if j := strings.Index(line, " in goroutine "); j >= 0 {
-					line = line[:j]
-				}
+			if rest, ok := strings.CutPrefix(line, "created by "); ok {
+				line, _, _ = strings.Cut(rest, " in goroutine ")
 			}
 			frames = append(frames, goFrame(line, strings.TrimSpace(lines[i+1])))
 			i++
+			continue
+		}
+		if m := dartTerseRE.FindStringSubmatch(line); m != nil && (strings.Contains(m[1], ".dart") || strings.HasPrefix(m[1], "dart:")) {
+			frames = append(frames, dartFrame(m[2], m[1]))
 		}
 	}
 	return frames
@@ -138,32 +147,42 @@ func goFrame(fn, fileLine string) Frame {
 	if j := strings.LastIndex(file, " +0x"); j >= 0 {
 		file = file[:j]
 	}
-	if j := strings.LastIndex(file, ":"); j >= 0 {
+	if j := strings.LastIndex(file, ":"); j >= 0 && j > 2 { // not the colon of C:\
 		file = file[:j]
 	}
+	// A file in the module cache belongs to a dependency.
+	dependency := strings.Contains(strings.ReplaceAll(file, `\`, "/"), "/pkg/mod/")
 	file = file[strings.LastIndexAny(file, `/\`)+1:]
-	return Frame{Function: fn, File: file, App: goAppFunc(fn)}
+	return Frame{Function: fn, File: file, App: !dependency && goAppFunc(fn)}
 }
 
 // goAppFunc reports whether fn belongs to the application: not the runtime
 // or the standard library (whose import paths have no dot in their first
-// element), except package main.
+// element) and not fieldlog's own logging path, except package main.
 func goAppFunc(fn string) bool {
 	if strings.HasPrefix(fn, "main.") {
 		return true
+	}
+	if strings.HasPrefix(fn, "github.com/soliplex/fieldlog/") || strings.HasPrefix(fn, "github.com/soliplex/fieldlog.") {
+		return false
 	}
 	first, _, found := strings.Cut(fn, "/")
 	return found && strings.Contains(first, ".")
 }
 
+// dartFrame normalises a Dart function and location. The SDK (dart:) and
+// Flutter's own packages are not the application.
 func dartFrame(fn, loc string) Frame {
-	file := loc
 	app := !strings.HasPrefix(loc, "dart:") && !strings.HasPrefix(loc, "package:flutter/")
-	file = strings.TrimPrefix(file, "file://")
+	file := strings.TrimPrefix(loc, "file://")
 	file = file[strings.LastIndexAny(file, `/\`)+1:]
-	if j := strings.Index(file, ":"); j >= 0 {
+	if j := strings.Index(file, ":"); j >= 0 && file != loc { // keep "dart:async" whole
+		file = file[:j]
+	}
+	if j := strings.Index(file, " "); j >= 0 {
 		file = file[:j]
 	}
 	fn = strings.ReplaceAll(fn, ".<anonymous closure>", ".<closure>")
+	fn = strings.TrimPrefix(fn, "new ")
 	return Frame{Function: fn, File: file, App: app}
 }

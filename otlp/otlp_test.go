@@ -57,7 +57,7 @@ func decode(t *testing.T, body string) []ingest.StoredEntry {
 
 const batch = `{"logs":[{
   "timestamp":"2026-02-06T12:00:00.123Z","level":"error","logger":"Http","message":"Request failed: 500",
-  "attributes":{"url":"/api/v1/chat","status":500,"ratio":0.5,"ok":false,"retry":{"n":2},"tags":["a","b"],"server.received_at":"2026-02-06T12:00:01.000Z"},
+  "attributes":{"url":"/api/v1/chat","status":500,"ratio":0.5,"ok":false,"retry":{"n":2},"tags":["a","b"],"server.received_at":"2026-02-06T12:00:01.000Z","error.fingerprint":"fp1:0123"},
   "error":"HttpException: 500","stack_trace":"goroutine 7 [running]:\nmain.main()\n\t/src/main.go:42 +0x1d",
   "span_id":"00f067aa0ba902b7","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736",
   "install_id":"install-1","session_id":"session-1","user_id":"user-1","active_run":{"thread_id":"t1","run_id":"r1"},
@@ -118,6 +118,9 @@ func TestExportMapsFieldsForTheCollector(t *testing.T) {
 	n, _ := attr("retry").Map().Get("n")
 	assert.Equal(t, int64(2), n.Int())
 	assert.Equal(t, 2, attr("tags").Slice().Len())
+	assert.Equal(t, "2026-02-06T12:00:01.000Z", attr(ingest.ReceivedAtKey).Str())
+	assert.Equal(t, "fp1:0123", attr(ingest.FingerprintKey).Str())
+	assert.Equal(t, "t1", attr("run.thread_id").Str())
 	assert.Equal(t, "r1", attr("run.id").Str())
 	crumb := attr("fieldlog.breadcrumbs").Slice().At(0).Map()
 	msg, _ := crumb.Get("message")

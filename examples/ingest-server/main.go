@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -48,9 +49,13 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	burst := fs.Int("burst", 20, "burst of requests allowed per install and per session")
 	config := fs.String("config", "", "JSON file served as the remote logging configuration")
 	attachments := fs.String("attachments", "", "directory for diagnostic attachments (empty: disabled)")
+	maxBody := fs.Int64("max-body", ingest.DefaultMaxBody, "largest request body in bytes, before and after gzip")
+	alertAt := fs.Int("alert-threshold", 0, "print an alert when one error fingerprint is seen this often within -alert-window (0: off)")
+	alertWindow := fs.Duration("alert-window", time.Hour, "window of -alert-threshold")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	out = &lockedWriter{w: out} // request goroutines report through it
 	if *token == "" {
 		*token = os.Getenv("FIELDLOG_INGEST_TOKEN")
 	}
@@ -76,17 +81,22 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	opts := ingest.ServerOptions{
 		Exporter: exp, RatePerSecond: *rate, RateBurst: *burst,
 		ConfigFile: *config, AttachmentsDir: *attachments, AllowAnonymous: *anonymous,
+		MaxBodyBytes: *maxBody, FingerprintWindow: *alertWindow, AlertThreshold: *alertAt,
+		OnAlert: func(a ingest.Alert) {
+			fmt.Fprintf(out, "ingest-server: alert: %s seen %d times within %s: %s\n", a.Fingerprint, a.Count, a.Window, a.Sample)
+		},
+		OnError: func(err error) { fmt.Fprintln(out, "ingest-server:", err) },
 	}
 	if *token != "" {
 		opts.Verifier = ingest.BearerToken(*token)
 	}
 	srv, err := ingest.NewServer(opts)
 	if err != nil {
-		return err
+		return errors.Join(err, exp.Close(ctx))
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
-		return err
+		return errors.Join(err, srv.Close(ctx))
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(out, "ingest-server: listening on http://%s%s, %s\n", ln.Addr(), ingest.LogsPath, where)
@@ -106,4 +116,16 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	<-errc
 	fmt.Fprintln(out, "ingest-server: stopped")
 	return errors.Join(err, srv.Close(shutdown))
+}
+
+// lockedWriter serialises writes from concurrent requests.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,4 +64,24 @@ func TestRefusesToRunOpen(t *testing.T) {
 	t.Setenv("FIELDLOG_INGEST_TOKEN", "")
 	err := run(t.Context(), []string{"-listen", "127.0.0.1:0"}, &bytes.Buffer{}, nil)
 	assert.ErrorContains(t, err, "-token")
+}
+
+func TestBadFlagsAndConfig(t *testing.T) {
+	config := filepath.Join(t.TempDir(), "logging.json")
+	require.NoError(t, os.WriteFile(config, []byte(`{"min_level":"loud"}`), 0o600))
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad config", []string{"-listen", "127.0.0.1:0", "-store", t.TempDir(), "-token", "t", "-config", config}, "ConfigFile"},
+		{"bad rate", []string{"-listen", "127.0.0.1:0", "-store", t.TempDir(), "-token", "t", "-rate", "-1"}, "RatePerSecond"},
+		{"unknown flag", []string{"-nope"}, "not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(t.Context(), tt.args, &bytes.Buffer{}, nil)
+			assert.ErrorContains(t, err, tt.want)
+		})
+	}
 }
