@@ -3,6 +3,7 @@ package backendsink
 import (
 	"context"
 	"encoding/json"
+	"github.com/soliplex/fieldlog/diskqueue"
 	"io"
 	"log/slog"
 	"testing"
@@ -24,6 +25,10 @@ func (*discardStore) Lost() map[string]int64                         { return ni
 func (*discardStore) Close(context.Context) error                    { return nil }
 func (*discardStore) Delete([]uint64) error                          { return nil }
 func (*discardStore) Sync(context.Context) error                     { return nil }
+func (*discardStore) Discard(string, []uint64) error                 { return nil }
+func (*discardStore) CountDrop(string, bool, int)                    {}
+func (*discardStore) Unreported() diskqueue.Unreported               { return diskqueue.Unreported{} }
+func (*discardStore) MarkReported(diskqueue.Unreported)              {}
 
 // BenchmarkWrite measures what a log call costs the caller with the
 // backend sink installed: the hand-over only, as encoding and disk happen

@@ -49,6 +49,12 @@ type Options struct {
 	Resource  map[string]any   // resource attributes, stringified on the wire (service.name, …)
 	Queue     *diskqueue.Queue // the durable queue, owned by the caller; or set Dir
 	Dir       string           // directory of a queue the sink opens and closes itself
+	// QueueMaxBytes caps the queue opened in Dir; default
+	// diskqueue.DefaultMaxBytes (10 MB), sized for field devices. A
+	// service sets what an outage of its ingest server should survive
+	// (diskqueue.ServiceMaxBytes, say). Past it the oldest records are
+	// dropped, counted and reported.
+	QueueMaxBytes int64
 
 	MaxBatch      int           // records per request; default and cap 100
 	MaxBatchBytes int           // encoded bytes per request; default and cap 900 KB

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/soliplex/fieldlog/diskqueue"
+	"github.com/soliplex/fieldlog/internal/report"
 )
 
 // diskStore adapts a *diskqueue.Queue to the store the sink uses: error
@@ -42,10 +43,18 @@ func (d diskStore) Peek(maxCount, maxBytes int) ([]item, error) {
 	return items, nil
 }
 
-func (d diskStore) Delete(ids []uint64) error       { return d.q.Delete(ids...) }
-func (d diskStore) Pending() int                    { return d.q.Pending() }
-func (d diskStore) Lost() map[string]int64          { return d.q.Lost() }
-func (d diskStore) Close(ctx context.Context) error { return d.q.Close(ctx) }
+func (d diskStore) Delete(ids []uint64) error { return d.q.Delete(ids...) }
+func (d diskStore) Discard(reason string, ids []uint64) error {
+	return d.q.Discard(reason, ids...)
+}
+func (d diskStore) CountDrop(reason string, high bool, n int) {
+	d.q.CountDrop(reason, d.class(high), n)
+}
+func (d diskStore) Pending() int                        { return d.q.Pending() }
+func (d diskStore) Lost() map[string]int64              { return d.q.Lost() }
+func (d diskStore) Unreported() diskqueue.Unreported    { return d.q.Unreported() }
+func (d diskStore) MarkReported(u diskqueue.Unreported) { d.q.MarkReported(u) }
+func (d diskStore) Close(ctx context.Context) error     { return d.q.Close(ctx) }
 
 // New returns a Sink configured by opts and starts its goroutines. With
 // opts.Dir, the sink opens the queue there and closes it in Close; with
@@ -54,16 +63,14 @@ func New(opts Options) (*Sink, error) {
 	if (opts.Queue == nil) == (opts.Dir == "") {
 		return nil, errQueueOption
 	}
+	if opts.OnError == nil {
+		opts.OnError = report.NewLimited("fieldlog: ", nil).Report
+	}
 	q := opts.Queue
 	own := false
 	if q == nil {
 		var err error
-		onErr := opts.OnError
-		q, err = diskqueue.Open(opts.Dir, &diskqueue.Options{OnError: func(err error) {
-			if onErr != nil {
-				onErr(err)
-			}
-		}})
+		q, err = diskqueue.Open(opts.Dir, &diskqueue.Options{MaxBytes: opts.QueueMaxBytes, OnError: opts.OnError})
 		if err != nil {
 			return nil, err
 		}

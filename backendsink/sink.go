@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/soliplex/fieldlog/diskqueue"
 	"github.com/soliplex/fieldlog/internal/report"
 	"github.com/soliplex/fieldlog/logrecord"
 	"github.com/soliplex/fieldlog/sink"
@@ -27,6 +28,7 @@ import (
 // the "records dropped" entry.
 const (
 	DropBufferFull = "buffer_full" // the hand-over buffer was full
+	DropShutdown   = "shutdown"    // Close's deadline passed before it reached the queue
 	DropPoison     = "poison"      // failed alone with a server error while other requests succeeded
 	DropRejected   = "rejected"    // the server rejected it (400, 422, other 4xx)
 	DropTooLarge   = "too_large"   // the server answered 413 for it alone
@@ -73,6 +75,7 @@ type Sink struct {
 	consecutive5xx int
 	okCount        int
 	suspects       map[uint64]suspect
+	lostReport     diskqueue.Unreported // what the lost-records entry being sent covers
 	paused         string
 	pausedToken    string
 	pausedEndpoint string
@@ -144,8 +147,6 @@ func newSink(opts Options, st store) (*Sink, error) {
 	s.bo.MaxElapsedTime = 0
 	s.bo.Reset()
 	s.drainCtx, s.cancelDrain = context.WithCancel(context.Background())
-	s.stats.dropped = map[string]int64{}
-	s.stats.unreported = map[string]int64{}
 	go s.encodeLoop()
 	go s.uploadLoop()
 	return s, nil
@@ -207,7 +208,7 @@ func (s *Sink) Write(ctx context.Context, r logrecord.Record) error {
 		case s.in <- j:
 		default:
 			s.mu.RUnlock()
-			s.stats.drop(DropBufferFull, 1)
+			s.store.CountDrop(DropBufferFull, r.Level >= logrecord.LevelError, 1)
 			return nil
 		}
 	}
@@ -289,6 +290,9 @@ func (s *Sink) encodeJob(buf []byte, j job) []byte {
 		}
 		j.done <- err
 	} else if err := s.store.Append(s.drainCtx, high, data); err != nil {
+		if !errors.Is(err, diskqueue.ErrTooLarge) { // the queue counted that one
+			s.store.CountDrop(DropShutdown, high, 1)
+		}
 		s.opts.OnError(fmt.Errorf("backendsink: queue record: %w", err))
 	}
 	if high {
@@ -462,7 +466,7 @@ func (s *Sink) cycle(tr trigger) error {
 		}
 	}
 	for {
-		lost := s.unreportedLost()
+		lost := s.unreportedLost() // sets s.lostReport
 		budget := s.opts.MaxBatchBytes - envelopeReserve - len(lost)
 		items, err := s.store.Peek(s.opts.MaxBatch, budget)
 		if err != nil {
@@ -621,7 +625,7 @@ func (s *Sink) send(ctx context.Context, token string, items []item, lost []byte
 			if len(items) == 1 {
 				s.dropItems(items, reason, serr)
 			} else if len(lost) > 0 {
-				s.markLostReported() // the lost-records entry itself is refused: do not retry it forever
+				s.store.MarkReported(s.lostReport) // the lost-records entry itself is refused: do not retry it forever
 			}
 			return resultOK
 		}
@@ -735,7 +739,7 @@ func (s *Sink) confirm(items []item, lost []byte, isolating bool) {
 		}
 	}
 	if len(lost) > 0 {
-		s.markLostReported()
+		s.store.MarkReported(s.lostReport)
 	}
 	for _, it := range items {
 		delete(s.suspects, it.id)
@@ -755,10 +759,9 @@ func (s *Sink) confirm(items []item, lost []byte, isolating bool) {
 }
 
 func (s *Sink) dropItems(items []item, reason string, cause error) {
-	if err := s.store.Delete(ids(items)); err != nil {
+	if err := s.store.Discard(reason, ids(items)); err != nil {
 		s.opts.OnError(fmt.Errorf("backendsink: drop %d records: %w", len(items), err))
 	}
-	s.stats.drop(reason, len(items))
 	s.opts.OnError(fmt.Errorf("backendsink: dropped %d record(s) (%s): %w", len(items), reason, cause))
 }
 
@@ -873,29 +876,38 @@ func stringify(v any) string {
 	return string(bytes.Trim(appendAny(nil, v, 0), `"`))
 }
 
-// unreportedLost returns the encoded "records dropped" entry for drops not
-// yet reported to the server, or nil.
+// unreportedLost returns the encoded "records dropped" entry for the
+// store's drops not yet reported to the server, or nil, and keeps in
+// s.lostReport what it covers, to be marked reported once the server
+// confirms the batch that carries it (a crash before then reports it
+// again, never not at all).
 func (s *Sink) unreportedLost() []byte {
-	counts := s.stats.unreportedCounts(s.store.Lost())
-	var total int64
-	for _, n := range counts {
-		total += n
-	}
+	u := s.store.Unreported()
+	s.lostReport = u
+	total := u.Total()
 	if total == 0 {
 		return nil
 	}
-	attrs := []slog.Attr{slog.Int64("dropped_total", total)}
-	for _, k := range slices.Sorted(maps.Keys(counts)) {
-		if counts[k] > 0 {
-			attrs = append(attrs, slog.Int64("dropped."+k, counts[k]))
+	byReason := map[string]int64{}
+	var high int64
+	for _, c := range u.Counts {
+		byReason[c.Reason] += c.N
+		if c.Class == diskqueue.High {
+			high += c.N
 		}
 	}
-	r := logrecord.New(time.Now(), logrecord.LevelWarning, "fieldlog", "dropped "+strconv.FormatInt(total, 10)+" records before delivery", attrs...)
+	attrs := []slog.Attr{slog.Int64("dropped_total", total), slog.Int64("dropped_high", high)}
+	for _, k := range slices.Sorted(maps.Keys(byReason)) {
+		attrs = append(attrs, slog.Int64("dropped."+k, byReason[k]))
+	}
+	msg := "dropped " + strconv.FormatInt(total, 10) + " records before delivery"
+	if !u.From.IsZero() {
+		from, to := u.From.UTC().Format(time.RFC3339Nano), u.To.UTC().Format(time.RFC3339Nano)
+		attrs = append(attrs, slog.String("dropped_from", from), slog.String("dropped_to", to))
+		msg += " between " + from + " and " + to
+	}
+	r := logrecord.New(time.Now(), logrecord.LevelWarning, "fieldlog", msg, attrs...)
 	id := s.ident.Load()
 	meta := entryMeta{installID: s.opts.InstallID, sessionID: s.opts.SessionID, userID: id.userID, activeRun: id.run}
 	return encodeEntry(nil, r, &meta, MaxEntryBytes)
-}
-
-func (s *Sink) markLostReported() {
-	s.stats.markReported(s.store.Lost())
 }

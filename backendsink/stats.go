@@ -1,7 +1,6 @@
 package backendsink
 
 import (
-	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,7 +15,7 @@ type Stats struct {
 	Requests    int64            // requests made
 	Confirmed   int64            // records the server confirmed
 	Retries     int64            // times the sink backed off
-	Dropped     map[string]int64 // records dropped, by reason (see the Drop constants and the queue's reasons)
+	Dropped     map[string]int64 // records dropped since the queue was opened, by reason (the Drop constants here and in diskqueue)
 	Paused      string           // "", PausedAuth or PausedEndpoint
 	LastError   string           // the last failed request, "" after a success
 	LastSuccess time.Time        // the last confirmed request
@@ -31,43 +30,12 @@ type statsState struct {
 	written, sent, requests, confirmed, retries atomic.Int64
 
 	mu                   sync.Mutex
-	dropped              map[string]int64 // the sink's own drops, cumulative
-	unreported           map[string]int64 // the sink's own drops not yet shipped
-	storeReported        map[string]int64 // the store's counts already shipped
 	paused               string
 	lastErr              error
 	lastSuccess          time.Time
 	backoffUntil         time.Time
 	deliveredDuringClose int64
 	pendingAtClose       int
-}
-
-func (st *statsState) drop(reason string, n int) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.dropped[reason] += int64(n)
-	st.unreported[reason] += int64(n)
-}
-
-// unreportedCounts merges the sink's unreported drops with the store's
-// drops that were not shipped yet.
-func (st *statsState) unreportedCounts(storeLost map[string]int64) map[string]int64 {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	out := maps.Clone(st.unreported)
-	for k, v := range storeLost {
-		if d := v - st.storeReported[k]; d > 0 {
-			out[k] += d
-		}
-	}
-	return out
-}
-
-func (st *statsState) markReported(storeLost map[string]int64) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	clear(st.unreported)
-	st.storeReported = maps.Clone(storeLost)
 }
 
 // Stats returns a snapshot. It may be called at any time, also after
@@ -81,13 +49,9 @@ func (s *Sink) Stats() Stats {
 		Confirmed: s.stats.confirmed.Load(),
 		Retries:   s.stats.retries.Load(),
 	}
-	storeLost := s.store.Lost()
+	out.Dropped = s.store.Lost()
 	s.stats.mu.Lock()
 	defer s.stats.mu.Unlock()
-	out.Dropped = maps.Clone(s.stats.dropped)
-	for k, v := range storeLost {
-		out.Dropped[k] += v
-	}
 	out.Paused = s.stats.paused
 	if s.stats.lastErr != nil {
 		out.LastError = s.stats.lastErr.Error()

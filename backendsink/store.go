@@ -1,6 +1,10 @@
 package backendsink
 
-import "context"
+import (
+	"context"
+
+	"github.com/soliplex/fieldlog/diskqueue"
+)
 
 // store is what the sink needs of its durable queue. Records are opaque
 // encoded entries; high marks error and fatal records, which are read
@@ -24,9 +28,20 @@ type store interface {
 	Delete(ids []uint64) error
 	// Pending returns the number of records stored.
 	Pending() int
-	// Lost returns, by reason, how many records the store dropped since
-	// it was opened (full buffer, cap, corruption).
+	// Discard removes these records as Delete does, counting each one
+	// still stored as dropped for reason when the removal is committed.
+	Discard(reason string, ids []uint64) error
+	// CountDrop counts n records dropped before they reached the store.
+	CountDrop(reason string, high bool, n int)
+	// Lost returns, by reason, how many records were dropped since the
+	// store was opened: by the store, and those counted by Discard and
+	// CountDrop.
 	Lost() map[string]int64
+	// Unreported returns the drops, over the store's life, not yet marked
+	// reported; MarkReported takes what u lists off them, once the entry
+	// reporting them is confirmed.
+	Unreported() diskqueue.Unreported
+	MarkReported(u diskqueue.Unreported)
 	Close(ctx context.Context) error
 }
 

@@ -23,6 +23,12 @@ import (
 func openQueue(t testing.TB, opts *diskqueue.Options) (*diskqueue.Queue, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "q")
+	if opts == nil {
+		opts = &diskqueue.Options{}
+	}
+	if opts.OnError == nil {
+		opts.OnError = func(err error) { t.Log(err) }
+	}
 	q, err := diskqueue.Open(dir, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -196,7 +202,7 @@ func TestCapDropsOldestNormalFirst(t *testing.T) {
 	}
 	st := q.Stats()
 	assert.EqualValues(t, 11, st.Dropped[diskqueue.DropCap])
-	assert.EqualValues(t, 1, st.DroppedCapHigh)
+	assert.EqualValues(t, 1, st.DroppedHigh[diskqueue.DropCap])
 	assert.ErrorIs(t, q.Append(diskqueue.Normal, make([]byte, 101)), diskqueue.ErrTooLarge)
 }
 
@@ -300,10 +306,15 @@ func TestDamagedRecordIsSkipped(t *testing.T) {
 	require.NoError(t, err)
 	defer q.Close(t.Context())
 	assert.Equal(t, []string{"record-0", "record-1", "record-3", "record-4"}, data(peekAll(t, q)))
+	assert.Equal(t, []string{"record-0", "record-1", "record-3", "record-4"}, data(peekAll(t, q)), "skipped once, counted once")
+	require.NoError(t, q.Sync(t.Context())) // the deletion and its count commit together
 	assert.EqualValues(t, 1, q.Stats().Dropped[diskqueue.DropCorrupt])
+	u := q.Unreported()
+	require.Len(t, u.Counts, 1)
+	assert.Equal(t, diskqueue.DropCount{Reason: diskqueue.DropCorrupt, Class: diskqueue.Normal, N: 1}, u.Counts[0])
 	assert.Equal(t, 4, q.Pending())
-	require.Len(t, reported, 1)
-	assert.Contains(t, reported[0].Error(), "damaged")
+	require.NotEmpty(t, reported)
+	assert.Contains(t, reported[0].Error(), "skipped 1 damaged record")
 }
 
 // TestQueueConcurrentSafe runs appenders and a reader that confirms what it

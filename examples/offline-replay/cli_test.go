@@ -230,6 +230,7 @@ func TestMisuse(t *testing.T) {
 		{"log without endpoint", []string{"log", "--queue", "q"}, "--endpoint is required"},
 		{"bad progress", []string{"replay", "--endpoint", "http://x", "--queue", "q", "--progress", "fancy"}, "--progress must be"},
 		{"inspect without queue", []string{"inspect"}, "--queue is required"},
+		{"inspect a mistyped queue", []string{"inspect", "--queue", filepath.Join(t.TempDir(), "copied-queu")}, "no queue at"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,9 +40,14 @@ Flags:
 		fs.Usage()
 		return exitFailure, errUsage
 	}
-	q, err := diskqueue.Open(*queue, &diskqueue.Options{OnError: func(err error) { fmt.Fprintln(stderr, "  warning:", err) }})
+	// Read-only: inspecting never changes the queue, and a mistyped path
+	// is an error rather than a new, empty queue.
+	q, err := diskqueue.OpenReadOnly(*queue, &diskqueue.Options{OnError: func(err error) { fmt.Fprintln(stderr, "  warning:", err) }})
 	if errors.Is(err, diskqueue.ErrLocked) {
 		return exitFailure, fmt.Errorf("queue %s is in use by another process", *queue)
+	}
+	if errors.Is(err, diskqueue.ErrNotExist) {
+		return exitFailure, fmt.Errorf("no queue at %s", *queue)
 	}
 	if err != nil {
 		return exitFailure, err
@@ -86,6 +91,10 @@ Flags:
 		fmt.Fprintf(stdout, "newest:   %s\n", newest.UTC().Format(time.RFC3339Nano))
 	}
 	fmt.Fprintf(stdout, "dropped:  %s\n", formatCounts(st.DroppedTotal))
+	if u := q.Unreported(); u.Total() > 0 {
+		fmt.Fprintf(stdout, "not yet reported to the server: %d, dropped between %s and %s\n",
+			u.Total(), u.From.UTC().Format(time.RFC3339), u.To.UTC().Format(time.RFC3339))
+	}
 	if len(heads) > 0 {
 		fmt.Fprintf(stdout, "first %d records (delivery order):\n", len(heads))
 		for _, h := range heads {

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package diskqueue_test
+
+func syncFS() {}
