@@ -15,8 +15,8 @@ type Alert struct {
 	Count       int
 	Window      time.Duration
 	At          time.Time // when the threshold was reached
-	Sample      string    // the message of the first occurrence
-	Error       string    // the error text of the first occurrence
+	Sample      string    // the message of the first occurrence, cut to a short prefix
+	Error       string    // the error text of the first occurrence, cut to a short prefix
 }
 
 // TopError is one row of the top-errors report.
@@ -25,22 +25,30 @@ type TopError struct {
 	Count       int       `json:"count"` // occurrences within the requested window
 	FirstSeen   time.Time `json:"first_seen"`
 	LastSeen    time.Time `json:"last_seen"`
-	Sample      string    `json:"sample_message"`
-	Error       string    `json:"sample_error,omitempty"`
+	Sample      string    `json:"sample_message"`         // cut to MaxSampleBytes
+	Error       string    `json:"sample_error,omitempty"` // cut to MaxSampleBytes
 }
+
+// MaxSampleBytes is how much of the first occurrence's message and error
+// text a fingerprint keeps as its sample: enough to recognise the error,
+// the rest is in the store.
+const MaxSampleBytes = 256
 
 // Limits of the fingerprint counts.
 const (
-	countBuckets    = 1440   // history kept per fingerprint: 24 windows of 60 buckets
-	maxFingerprints = 10_000 // fingerprints tracked; the longest unseen go first
+	fineBuckets   = 60 // per alert window: counts exact to a sixtieth of it
+	coarseBuckets = 24 // windows of history, counted per window
+	maxTopLimit   = 1000
 )
 
 // counts keeps, per fingerprint, occurrences in buckets one sixtieth of
-// the alert window wide (one minute for an hour), for 24 windows.
+// the alert window wide for the last window, and one window wide for 24
+// windows: at most 84 buckets each, however long it is seen.
 type counts struct {
 	window    time.Duration
 	width     time.Duration
 	threshold int
+	maxFPs    int
 	onAlert   func(Alert)
 
 	mu  sync.Mutex
@@ -48,10 +56,10 @@ type counts struct {
 }
 
 type fpStats struct {
-	first, last time.Time
-	sample, err string
-	buckets     []bucketCount // ascending, only buckets with occurrences
-	alertedAt   time.Time     // zero: never
+	first, last  time.Time
+	sample, err  string
+	fine, coarse []bucketCount // ascending, only buckets with occurrences
+	alertedAt    time.Time     // zero: never
 }
 
 type bucketCount struct {
@@ -59,44 +67,46 @@ type bucketCount struct {
 	n     int
 }
 
-func newCounts(window time.Duration, threshold int, onAlert func(Alert)) *counts {
+func newCounts(window time.Duration, threshold, maxFPs int, onAlert func(Alert)) *counts {
 	return &counts{
-		window: window, width: max(window/60, time.Millisecond),
-		threshold: threshold, onAlert: onAlert, fps: map[string]*fpStats{},
+		window: window, width: max(window/fineBuckets, time.Millisecond),
+		threshold: threshold, maxFPs: maxFPs, onAlert: onAlert, fps: map[string]*fpStats{},
 	}
 }
 
 // retention is how far back Top can look.
-func (c *counts) retention() time.Duration { return countBuckets * c.width }
+func (c *counts) retention() time.Duration { return coarseBuckets * c.window }
+
+// sample cuts a client's text to a short prefix.
+func sample(s string) string {
+	if p, cut := prefix(s, MaxSampleBytes); cut {
+		return strings.Clone(p) + "…"
+	}
+	return s
+}
 
 // add counts one occurrence and calls onAlert, outside the lock, when the
 // threshold is reached.
 func (c *counts) add(now time.Time, fp, msg, errText string) {
-	idx := now.UnixNano() / int64(c.width)
+	fine := now.UnixNano() / int64(c.width)
+	coarse := now.UnixNano() / int64(c.window)
 	c.mu.Lock()
 	s := c.fps[fp]
 	if s == nil {
-		if len(c.fps) >= maxFingerprints {
+		if len(c.fps) >= c.maxFPs {
 			c.evictLocked()
 		}
-		s = &fpStats{first: now, sample: msg, err: errText}
+		s = &fpStats{first: now, sample: sample(msg), err: sample(errText)}
 		c.fps[fp] = s
 	}
 	if now.After(s.last) {
 		s.last = now
 	}
-	switch n := len(s.buckets); {
-	case n > 0 && s.buckets[n-1].index >= idx: // same bucket, or a clock step back
-		s.buckets[n-1].n++
-	default:
-		s.buckets = append(s.buckets, bucketCount{index: idx, n: 1})
-	}
-	if drop := dropBefore(s.buckets, idx-countBuckets+1); drop > 0 {
-		s.buckets = slices.Delete(s.buckets, 0, drop)
-	}
+	s.fine = count(s.fine, fine, fineBuckets)
+	s.coarse = count(s.coarse, coarse, coarseBuckets)
 	var alert *Alert
 	if c.threshold > 0 && c.onAlert != nil && (s.alertedAt.IsZero() || now.Sub(s.alertedAt) >= c.window) {
-		if n := sumSince(s.buckets, idx-59); n >= c.threshold {
+		if n := sumSince(s.fine, fine-fineBuckets+1); n >= c.threshold {
 			s.alertedAt = now
 			alert = &Alert{Fingerprint: fp, Count: n, Window: c.window, At: now, Sample: s.sample, Error: s.err}
 		}
@@ -105,6 +115,21 @@ func (c *counts) add(now time.Time, fp, msg, errText string) {
 	if alert != nil {
 		c.onAlert(*alert)
 	}
+}
+
+// count adds one occurrence in bucket idx and drops buckets older than
+// keep of them.
+func count(b []bucketCount, idx int64, keep int64) []bucketCount {
+	if n := len(b); n > 0 && b[n-1].index >= idx { // same bucket, or a clock step back
+		b[n-1].n++
+	} else {
+		b = append(b, bucketCount{index: idx, n: 1})
+	}
+	i := 0
+	for i < len(b) && b[i].index <= idx-keep {
+		i++
+	}
+	return slices.Delete(b, 0, i)
 }
 
 // evictLocked forgets the tenth of the fingerprints seen longest ago.
@@ -122,14 +147,6 @@ func (c *counts) evictLocked() {
 	}
 }
 
-func dropBefore(b []bucketCount, index int64) int {
-	i := 0
-	for i < len(b) && b[i].index < index {
-		i++
-	}
-	return i
-}
-
 func sumSince(b []bucketCount, index int64) int {
 	n := 0
 	for i := len(b) - 1; i >= 0 && b[i].index >= index; i-- {
@@ -139,12 +156,16 @@ func sumSince(b []bucketCount, index int64) int {
 }
 
 // top returns the fingerprints seen within window before now, most
-// frequent first, at most limit of them (limit ≤ 0: all). Counts are exact
-// to one bucket width. It also forgets fingerprints older than the
+// frequent first, at most limit of them (limit ≤ 0: all). Counts are
+// exact to a sixtieth of the alert window for windows up to it, and to
+// one alert window beyond. It also forgets fingerprints older than the
 // retention.
 func (c *counts) top(now time.Time, window time.Duration, limit int) []TopError {
-	idx := now.UnixNano() / int64(c.width)
-	since := idx - int64((window+c.width-1)/c.width) + 1
+	buckets, width := func(s *fpStats) []bucketCount { return s.fine }, c.width
+	if window > c.window {
+		buckets, width = func(s *fpStats) []bucketCount { return s.coarse }, c.window
+	}
+	since := now.UnixNano()/int64(width) - int64((window+width-1)/width) + 1
 	c.mu.Lock()
 	var out []TopError
 	for fp, s := range c.fps {
@@ -152,7 +173,7 @@ func (c *counts) top(now time.Time, window time.Duration, limit int) []TopError 
 			delete(c.fps, fp)
 			continue
 		}
-		if n := sumSince(s.buckets, since); n > 0 {
+		if n := sumSince(buckets(s), since); n > 0 {
 			out = append(out, TopError{Fingerprint: fp, Count: n, FirstSeen: s.first.UTC(), LastSeen: s.last.UTC(), Sample: s.sample, Error: s.err})
 		}
 	}

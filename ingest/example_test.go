@@ -12,10 +12,17 @@ import (
 )
 
 func ExampleDecodeBytes() {
-	_, err := ingest.DecodeBytes([]byte(`{"logs":[{"timestamp":"2026-02-06T12:00:00Z","level":"loud","logger":"Http",
-		"message":"m","install_id":"i","session_id":"s","span_id":"XYZ"}]}`))
+	body := []byte(`{"logs":[{"timestamp":"2026-02-06 12:00:00","level":"info","logger":"Http",
+		"message":"m","install_id":"i","session_id":"s","span_id":"XYZ"}],"resource":{}}`)
+
+	p, err := ingest.DecodeBytes(body) // compat mode: the production backend's verdicts
+	fmt.Println(err, p.Logs[0].Timestamp, p.Logs[0].Attributes[ingest.InvalidKeyPrefix+"span_id"])
+
+	_, err = ingest.Decoder{Mode: ingest.Strict}.DecodeBytes(body) // the client contract
 	fmt.Println(err)
-	// Output: ingest: invalid payload: logs[0].level: must be one of trace, debug, info, warning, error, fatal, got "loud"; logs[0].span_id: must be 16 lower-case hex digits or null, got "XYZ"
+	// Output:
+	// <nil> 2026-02-06 12:00:00 XYZ
+	// ingest: invalid payload: logs[0].timestamp: must be an RFC 3339 timestamp with an offset such as 2026-02-06T12:00:00.123Z, got "2026-02-06 12:00:00"; logs[0].span_id: must be 16 lower-case hex digits or null, got "XYZ"
 }
 
 func ExampleNewServer() {
@@ -30,7 +37,8 @@ func ExampleNewServer() {
 	}
 	req := httptest.NewRequest(http.MethodPost, ingest.LogsPath, strings.NewReader(`{"logs":[{
 		"timestamp":"2026-02-06T12:00:00.123Z","level":"error","logger":"Http","message":"Request failed: 500",
-		"error":"HttpException: 500","install_id":"i-1","session_id":"s-1"}]}`))
+		"error":"HttpException: 500","install_id":"i-1","session_id":"s-1"}],"resource":{"service.name":"billing"}}`))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer secret")
 	w := httptest.NewRecorder()
 	srv.ServeHTTP(w, req)
@@ -41,6 +49,17 @@ func ExampleNewServer() {
 	// Output:
 	// 200 {"accepted":1}
 	// Request failed: 500 true
+}
+
+func ExampleServer_HTTPServer() {
+	srv, err := ingest.NewServer(ingest.ServerOptions{Exporter: &ingest.MemoryExporter{}, Verifier: ingest.BearerToken("secret")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	hs := srv.HTTPServer() // call hs.Serve(listener); hs.Shutdown(ctx) and srv.Close(ctx) to stop
+	fmt.Println(hs.ReadHeaderTimeout, hs.IdleTimeout, hs.MaxHeaderBytes)
+	// Output: 10s 1m0s 32768
 }
 
 func ExampleFingerprint() {
@@ -63,7 +82,8 @@ func ExampleJSONLStore_Query() {
 
 	p, _ := ingest.DecodeBytes([]byte(`{"logs":[
 		{"timestamp":"2026-02-06T12:00:00Z","level":"info","logger":"App","message":"one","install_id":"i","session_id":"s-1"},
-		{"timestamp":"2026-02-06T12:00:01Z","level":"info","logger":"App","message":"two","install_id":"i","session_id":"s-2"}]}`))
+		{"timestamp":"2026-02-06T12:00:01Z","level":"info","logger":"App","message":"two","install_id":"i","session_id":"s-2"}],
+		"resource":{}}`))
 	var entries []ingest.StoredEntry
 	for _, e := range p.Logs {
 		entries = append(entries, ingest.StoredEntry{Entry: e})

@@ -39,7 +39,7 @@ func ExampleNew() {
 	// An ingest.Server with ServerOptions{Exporter: exp} calls Export with
 	// every accepted batch.
 	p, _ := ingest.DecodeBytes([]byte(`{"logs":[{"timestamp":"2026-02-06T12:00:00.123Z","level":"error",
-		"logger":"Http","message":"Request failed: 500","install_id":"i","session_id":"s"}]}`))
+		"logger":"Http","message":"Request failed: 500","install_id":"i","session_id":"s"}],"resource":{}}`))
 	err = exp.Export(context.Background(), []ingest.StoredEntry{{Entry: p.Logs[0]}})
 	fmt.Println(err)
 	// Output:

@@ -1,6 +1,8 @@
 // Command ingest-server runs fieldlog's reference ingest server: it
 // accepts batches at /api/v1/logs, stores them as JSON lines in a
 // directory and, with -otlp, forwards them to an OpenTelemetry Collector.
+// It answers as the production backend does (-mode compat, the default),
+// or checks the whole client contract (-mode strict).
 //
 //	ingest-server -listen 127.0.0.1:8080 -store ./logs -token secret
 //	ingest-server -listen :8080 -store ./logs -token secret -otlp http://collector:4318/v1/logs
@@ -15,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -50,6 +51,11 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	config := fs.String("config", "", "JSON file served as the remote logging configuration")
 	attachments := fs.String("attachments", "", "directory for diagnostic attachments (empty: disabled)")
 	maxBody := fs.Int64("max-body", ingest.DefaultMaxBody, "largest request body in bytes, before and after gzip")
+	mode := fs.String("mode", "compat", "compat: the production backend's verdicts; strict: the whole client contract")
+	bodyTimeout := fs.Duration("body-timeout", 30*time.Second, "time a client has to send a request body")
+	maxConns := fs.Int("max-connections", 1024, "open connections; past it the longest idle is closed")
+	keepBytes := fs.Int64("retain-bytes", ingest.DefaultMaxTotalBytes, "JSONL store: delete the oldest files past this total (negative: keep all)")
+	keepAge := fs.Duration("retain-age", ingest.DefaultMaxAge, "JSONL store: delete files last written longer ago (negative: keep all)")
 	alertAt := fs.Int("alert-threshold", 0, "print an alert when one error fingerprint is seen this often within -alert-window (0: off)")
 	alertWindow := fs.Duration("alert-window", time.Hour, "window of -alert-threshold")
 	if err := fs.Parse(args); err != nil {
@@ -62,6 +68,10 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	if *token == "" && !*anonymous {
 		return errors.New("set -token (or FIELDLOG_INGEST_TOKEN), or -anonymous to accept every request")
 	}
+	m, err := ingest.ParseMode(*mode)
+	if err != nil {
+		return err
+	}
 
 	var exp ingest.Exporter
 	where := ""
@@ -72,7 +82,8 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		}
 		exp, where = e, "forwarding to "+*otlpURL
 	} else {
-		s, err := ingest.NewJSONLStore(*store, nil)
+		s, err := ingest.NewJSONLStore(*store, &ingest.JSONLOptions{MaxTotalBytes: *keepBytes, MaxAge: *keepAge,
+			OnError: func(err error) { fmt.Fprintln(out, "ingest-server:", err) }})
 		if err != nil {
 			return err
 		}
@@ -80,8 +91,9 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	}
 	opts := ingest.ServerOptions{
 		Exporter: exp, RatePerSecond: *rate, RateBurst: *burst,
-		ConfigFile: *config, AttachmentsDir: *attachments, AllowAnonymous: *anonymous,
-		MaxBodyBytes: *maxBody, FingerprintWindow: *alertWindow, AlertThreshold: *alertAt,
+		ConfigFile: *config, AttachmentsDir: *attachments, AllowAnonymous: *anonymous, Mode: m,
+		MaxBodyBytes: *maxBody, BodyTimeout: *bodyTimeout, MaxConnections: *maxConns,
+		FingerprintWindow: *alertWindow, AlertThreshold: *alertAt,
 		OnAlert: func(a ingest.Alert) {
 			fmt.Fprintf(out, "ingest-server: alert: %s seen %d times within %s: %s\n", a.Fingerprint, a.Count, a.Window, a.Sample)
 		},
@@ -98,8 +110,8 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	if err != nil {
 		return errors.Join(err, srv.Close(ctx))
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(out, "ingest-server: listening on http://%s%s, %s\n", ln.Addr(), ingest.LogsPath, where)
+	hs := srv.HTTPServer()
+	fmt.Fprintf(out, "ingest-server: listening on http://%s%s, %s mode, %s\n", ln.Addr(), ingest.LogsPath, m, where)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -1,0 +1,52 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/soliplex/fieldlog/ingest"
+	"github.com/stretchr/testify/require"
+)
+
+// an error with a Go panic stack to fingerprint.
+func BenchmarkPostLogs(b *testing.B) {
+	benchmarks := []struct {
+		name       string
+		errorEvery int
+	}{
+		{"info", 0},
+		{"tenth_errors", 10},
+	}
+	for _, bm := range benchmarks {
+		b.Run(bm.name, func(b *testing.B) {
+			store, err := ingest.NewJSONLStore(b.TempDir(), nil)
+			require.NoError(b, err)
+			defer store.Close(context.Background())
+			s, err := ingest.NewServer(ingest.ServerOptions{Exporter: store, AllowAnonymous: true, RatePerSecond: 1e9, RateBurst: 1e9})
+			require.NoError(b, err)
+			entries := make([]map[string]any, 100)
+			for i := range entries {
+				entries[i] = entry(i, "info", "s1")
+				if bm.errorEvery > 0 && i%bm.errorEvery == 0 {
+					entries[i] = errEntry(i, "HttpException: 500")
+					entries[i]["stack_trace"] = goPanicA
+				}
+			}
+			payload := body(entries...)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(payload)))
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, ingest.LogsPath, bytes.NewReader(payload))
+				w := httptest.NewRecorder()
+				s.ServeHTTP(w, req)
+				if w.Code != 200 {
+					b.Fatal(w.Code, w.Body.String())
+				}
+			}
+			b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "entries/s")
+		})
+	}
+}

@@ -1,0 +1,119 @@
+package ingest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"sync"
+	"time"
+)
+
+// maxBuckets bounds the limiter's memory: past it, buckets that have
+// refilled are forgotten at once, then any.
+const maxBuckets = 100_000
+
+// limiter is a token bucket per install id and per session id.
+type limiter struct {
+	rate, burst float64
+
+	mu        sync.Mutex
+	buckets   map[string]*tokenBucket
+	lastPrune time.Time
+}
+
+type tokenBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take charges one request to the install and the session of every entry
+// in the batch and returns zero, or, charging nothing, how long to wait
+// until every one of those buckets has a token.
+func (l *limiter) take(now time.Time, logs []Entry) time.Duration {
+	keys := bucketKeys(logs)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var wait time.Duration
+	for _, k := range keys {
+		b := l.buckets[k]
+		if b == nil {
+			b = &tokenBucket{tokens: l.burst, last: now}
+			l.buckets[k] = b
+		}
+		if now.After(b.last) {
+			b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+			b.last = now
+		}
+		if b.tokens < 1 {
+			wait = max(wait, time.Duration((1-b.tokens)/l.rate*float64(time.Second)))
+		}
+	}
+	if wait == 0 {
+		for _, k := range keys {
+			l.buckets[k].tokens--
+		}
+	}
+	if now.Sub(l.lastPrune) > time.Minute || len(l.buckets) > maxBuckets {
+		l.pruneLocked(now)
+	}
+	return wait
+}
+
+// pruneLocked forgets buckets that have refilled and, if there are still
+// too many, any.
+func (l *limiter) pruneLocked(now time.Time) {
+	l.lastPrune = now
+	full := time.Duration(l.burst / l.rate * float64(time.Second))
+	for k, b := range l.buckets {
+		if now.Sub(b.last) > full {
+			delete(l.buckets, k)
+		}
+	}
+	for k := range l.buckets {
+		if len(l.buckets) <= maxBuckets {
+			break
+		}
+		delete(l.buckets, k)
+	}
+}
+
+// bucketKeys returns the distinct buckets a batch charges.
+func bucketKeys(logs []Entry) []string {
+	keys := make([]string, 0, 2)
+	var seen map[string]bool // once there are many
+	add := func(k string) {
+		switch {
+		case seen != nil:
+			if seen[k] {
+				return
+			}
+			seen[k] = true
+		case slices.Contains(keys, k):
+			return
+		case len(keys) == 8:
+			seen = make(map[string]bool, 16)
+			for _, have := range keys {
+				seen[have] = true
+			}
+			seen[k] = true
+		}
+		keys = append(keys, k)
+	}
+	for i := range logs {
+		if i > 0 && logs[i].InstallID == logs[i-1].InstallID && logs[i].SessionID == logs[i-1].SessionID {
+			continue // batches usually come from one session
+		}
+		add(bucketKey("i:", logs[i].InstallID))
+		add(bucketKey("s:", logs[i].SessionID))
+	}
+	return keys
+}
+
+// bucketKey keeps keys short whatever the ids a client sends.
+func bucketKey(kind, id string) string {
+	if len(id) <= 64 {
+		return kind + id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return kind + "#" + hex.EncodeToString(sum[:16])
+}
