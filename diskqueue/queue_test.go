@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -389,4 +390,24 @@ func TestPeekSkipsConfirmedBeforeCommit(t *testing.T) {
 	batch, err := q.Peek(2, 1<<20)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"11", "0"}, data(batch))
+}
+
+func TestPeekExcludingSkipsInFlight(t *testing.T) {
+	q, _ := openQueue(t, nil)
+	for i := range 10 {
+		require.NoError(t, q.Append(diskqueue.Class(i/8), []byte(fmt.Sprint(i))))
+	}
+	require.NoError(t, q.Sync(t.Context()))
+	first, err := q.Peek(3, 1<<20)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"8", "9", "0"}, data(first))
+	inFlight := []uint64{first[2].ID, first[0].ID, first[1].ID}
+	slices.Sort(inFlight)
+	second, err := q.PeekExcluding(3, 1<<20, inFlight)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"1", "2", "3"}, data(second), "the next records, none of the first batch")
+	require.NoError(t, q.Delete(second[1].ID))
+	third, err := q.PeekExcluding(10, 1<<20, inFlight)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"1", "3", "4", "5", "6", "7"}, data(third))
 }

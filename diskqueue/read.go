@@ -14,6 +14,13 @@ import (
 // fails) is skipped and counted as DropCorrupt; the writer deletes it with
 // its next commit (a read-only queue leaves it in the file).
 func (q *Queue) Peek(maxCount, maxBytes int) ([]Item, error) {
+	return q.PeekExcluding(maxCount, maxBytes, nil)
+}
+
+// PeekExcluding is Peek that also skips the records whose ids are in
+// exclude, a sorted list: the batches already in flight, say, so that
+// several uploads can run at once without sending a record twice.
+func (q *Queue) PeekExcluding(maxCount, maxBytes int, exclude []uint64) ([]Item, error) {
 	if q.isClosed() {
 		return nil, ErrClosed
 	}
@@ -23,6 +30,9 @@ func (q *Queue) Peek(maxCount, maxBytes int) ([]Item, error) {
 	q.mu.Lock()
 	skip := q.deleting // immutable: replaced, never changed in place
 	q.mu.Unlock()
+	if len(exclude) > 0 {
+		skip = merged(skip, exclude)
+	}
 	var items []Item
 	var bad [2][]uint64
 	err := guard(func() error {
