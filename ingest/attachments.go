@@ -12,7 +12,7 @@ import (
 )
 
 func (s *Server) handleAttachment(w http.ResponseWriter, r *http.Request) {
-	if !s.verify(w, r) {
+	if _, ok := s.verify(w, r); !ok {
 		return
 	}
 	if s.opts.AttachmentsDir == "" {

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// BenchmarkPostLogs posts 100-entry batches through the handler into a
+// JSONL store: plain info entries, and a batch where one entry in ten is
 // an error with a Go panic stack to fingerprint.
 func BenchmarkPostLogs(b *testing.B) {
 	benchmarks := []struct {

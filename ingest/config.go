@@ -104,8 +104,10 @@ func etagMatch(header, tag string) bool {
 }
 
 func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
-	if !s.verify(w, r) {
-		return
+	if !s.opts.PublicConfig {
+		if _, ok := s.verify(w, r); !ok {
+			return
+		}
 	}
 	c, err := s.config()
 	if err != nil {

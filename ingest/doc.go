@@ -78,17 +78,71 @@
 // # Server
 //
 // [NewServer] returns an http.Handler (see [Server] for the endpoints)
-// that verifies the caller (a Bearer token, the scheme in any case),
-// enforces the body limit while reading (413), rejects contract
-// violations with 422 and the list of them, rate-limits each install and
-// session with a token bucket (429 with Retry-After), accepts gzip, stamps
-// every accepted entry with server.received_at and error entries with
-// error.fingerprint, counts fingerprints per window with an alert hook,
-// and hands the entries to an [Exporter] as [StoredEntry] values. A
-// [JSONLStore] keeps them as greppable JSON lines, and a [MemoryExporter]
-// keeps them for tests. It also serves the remote logging configuration
-// with an ETag, the most frequent errors, diagnostic attachments and a
-// health check. [Server.HTTPServer] returns the http.Server to run it in.
+// that verifies the caller with a [Verifier], enforces the body limit
+// while reading (413), rejects contract violations with 422 and the list
+// of them, rate-limits each install, session and authenticated user with
+// token buckets (429 with Retry-After), accepts gzip, stamps every
+// accepted entry with server.received_at, the authenticated user as
+// server.user, and error entries with error.fingerprint, counts
+// fingerprints per window with an alert hook, and hands the entries to an
+// [Exporter] as [StoredEntry] values. A [JSONLStore] keeps them as
+// greppable JSON lines, and a [MemoryExporter] keeps them for tests. It
+// also serves the remote logging configuration with an ETag (behind the
+// Verifier too, unless PublicConfig is set), the most frequent errors,
+// diagnostic attachments and a health check. [Server.HTTPServer] returns
+// the http.Server to run it in.
+//
+// # Authentication
+//
+// A [Verifier] accepts a request and names its user, or refuses it (401).
+// [BearerToken] checks one static token (the scheme in any case) and
+// names nobody; the nested module github.com/soliplex/fieldlog/oidcauth
+// checks the OIDC access tokens the production backend takes (JWTs signed
+// by each configured issuer's published keys) and names the user by a
+// claim; [AnyOf] takes either. A verifier that cannot decide, because an
+// identity provider is down, is reported to OnError, at most once per
+// 10 s.
+//
+// # Exports
+//
+// Exporters write an entry as a log record: time, severity, scope, body,
+// trace context, attributes and resource. The record's own fields are
+// the same in every [Naming]; the entry's other facts become attributes
+// beside the client's, named as the exporter's Naming says:
+//
+//	entry              record                BackendNames (default)   OTelNames
+//	timestamp          time                  client_timestamp         client_timestamp
+//	level              severity 1 … 21
+//	logger             scope                 logger
+//	message            body                  message
+//	install_id                               install_id               install.id
+//	session_id                               session_id               session.id
+//	user_id                                  user_id                  user.id
+//	active_run                               thread_id, run_id        run.thread_id, run.id
+//	error                                    exception.message        exception.message
+//	                                         exception.type           exception.type
+//	stack_trace                              exception.stacktrace     exception.stacktrace
+//	breadcrumbs                              fieldlog.breadcrumbs     fieldlog.breadcrumbs
+//	trace_id, span_id  trace context
+//	attributes                               as sent, with server.received_at, server.user,
+//	                                         error.fingerprint and fieldlog.invalid.* among them
+//	resource           resource
+//
+// The record's time is the timestamp as [StoredEntry.Time] reads it (or
+// server.received_at, when compat mode kept a timestamp that does not
+// parse); client_timestamp keeps the client's text beside it. Null
+// fields are left out, exception.type is [ErrorType] of the error when it
+// has one, and a field wins over a client attribute of the same name.
+//
+// BackendNames are the production backend's names: records from both
+// backends query alike, which is why they are the default, as compat mode
+// is. The production backend has no names for the error, the stack and
+// breadcrumbs (it ignores them), so both namings use OpenTelemetry's
+// exception.* and ours. [StoredEntry.NamedAttributes] gives the
+// attributes; the OTLP exporter (github.com/soliplex/fieldlog/otlp) and
+// [JSONLStore] both use it, so a JSONL line and an OTLP record of the
+// same entry carry the same names. The testdata/export directory holds
+// the JSONL line of one error entry in each naming.
 //
 // # Limits against hostile clients
 //

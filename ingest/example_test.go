@@ -96,3 +96,54 @@ func ExampleJSONLStore_Query() {
 	})
 	// Output: 2026-02-06T12:00:01Z two
 }
+
+func ExampleStoredEntry_NamedAttributes() {
+	p, _ := ingest.DecodeBytes([]byte(`{"logs":[{"timestamp":"2026-02-06 12:00:00","level":"error","logger":"Http",
+		"message":"Request failed: 500","error":"HttpException: 500","install_id":"i-1","session_id":"s-1",
+		"user_id":"u-7","active_run":{"thread_id":"t-1","run_id":"r-9"}}],"resource":{}}`))
+	e := ingest.StoredEntry{Entry: p.Logs[0]}
+	for _, n := range []ingest.Naming{ingest.BackendNames, ingest.OTelNames} {
+		fmt.Print(n, ":")
+		for _, a := range e.NamedAttributes(n) {
+			fmt.Print(" ", a.Key)
+		}
+		fmt.Println()
+	}
+	// Output:
+	// backend: client_timestamp exception.message exception.type install_id logger message run_id session_id thread_id user_id
+	// otel: client_timestamp exception.message exception.type install.id run.id run.thread_id session.id user.id
+}
+
+func ExampleAnyOf() {
+	// A shared token for small installations, and a verifier that names
+	// users (such as the oidcauth module's) at once.
+	perUser := ingest.VerifierFunc(func(r *http.Request) (string, error) {
+		if tok, _ := ingest.BearerCredentials(r); tok == "alice-token" {
+			return "alice", nil
+		}
+		return "", ingest.ErrUnauthorized
+	})
+	store := &ingest.MemoryExporter{}
+	srv, err := ingest.NewServer(ingest.ServerOptions{Exporter: store, Verifier: ingest.AnyOf(ingest.BearerToken("shared"), perUser)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, token := range []string{"shared", "alice-token", "wrong"} {
+		req := httptest.NewRequest(http.MethodPost, ingest.LogsPath, strings.NewReader(`{"logs":[{"timestamp":"2026-02-06T12:00:00.123Z",
+			"level":"info","logger":"App","message":"hello","install_id":"i-1","session_id":"s-1"}],"resource":{}}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, req)
+		fmt.Println(token, w.Code)
+	}
+	for _, e := range store.Entries() {
+		fmt.Printf("server.user=%v\n", e.Attributes[ingest.ServerUserKey])
+	}
+	// Output:
+	// shared 200
+	// alice-token 200
+	// wrong 401
+	// server.user=<nil>
+	// server.user=alice
+}

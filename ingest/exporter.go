@@ -7,19 +7,21 @@ import (
 )
 
 // A StoredEntry is an accepted entry as the server keeps and exports it:
-// the wire Entry, with the batch's resource beside it, and two attributes
-// the server stamps into Attributes (replacing any the client sent under
-// the same keys):
+// the wire Entry, with the batch's resource beside it, and attributes the
+// server stamps into Attributes (replacing any the client sent under the
+// same keys):
 //
 //	server.received_at  when the server accepted the batch, TimestampLayout
+//	server.user         the user the Verifier authenticated; absent when it named none
 //	error.fingerprint   on error and fatal entries: Fingerprint of the error and stack
 //
-// In compat mode it may also carry fieldlog.invalid.<field> attributes
-// (see InvalidKeyPrefix), and its Timestamp is the client's text, which
-// need not parse: Time says when the entry happened.
+// The client's user_id stays as the client sent it. In compat mode an
+// entry may also carry fieldlog.invalid.<field> attributes (see
+// InvalidKeyPrefix), and its Timestamp is the client's text, which need
+// not parse: Time says when the entry happened.
 //
-// In a JSONL store each line is one StoredEntry in this JSON form: the
-// wire entry's fields plus "resource".
+// Exporters write it as a log record whose attribute names follow a
+// Naming: see NamedAttributes and the package documentation.
 type StoredEntry struct {
 	Entry
 	Resource map[string]string `json:"resource,omitempty"`
@@ -28,6 +30,7 @@ type StoredEntry struct {
 // Attribute keys the server adds.
 const (
 	ReceivedAtKey  = "server.received_at"
+	ServerUserKey  = "server.user"
 	FingerprintKey = "error.fingerprint"
 )
 

@@ -5,67 +5,68 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
-// appendStored appends se as one JSON object: the same value
-// json.Marshal(se) gives, with attribute keys sorted and without HTML
-// escaping, several times faster.
-func appendStored(b []byte, se *StoredEntry) ([]byte, error) {
-	b = append(b, `{"timestamp":`...)
-	b = appendString(b, se.Timestamp)
-	b = append(b, `,"level":`...)
-	b = appendString(b, se.Level)
-	b = append(b, `,"logger":`...)
-	b = appendString(b, se.Logger)
-	b = append(b, `,"message":`...)
-	b = appendString(b, se.Message)
-	b = append(b, `,"attributes":`...)
-	var err error
-	if se.Attributes == nil {
-		b = append(b, "null"...)
-	} else if b, err = appendValue(b, se.Attributes, 0); err != nil {
-		return b, err
-	}
-	b = appendNullable(append(b, `,"error":`...), se.Error)
-	b = appendNullable(append(b, `,"stack_trace":`...), se.StackTrace)
-	b = appendNullable(append(b, `,"span_id":`...), se.SpanID)
-	b = appendNullable(append(b, `,"trace_id":`...), se.TraceID)
-	b = append(b, `,"install_id":`...)
-	b = appendString(b, se.InstallID)
-	b = append(b, `,"session_id":`...)
-	b = appendString(b, se.SessionID)
-	b = appendNullable(append(b, `,"user_id":`...), se.UserID)
-	b = append(b, `,"active_run":`...)
-	if r := se.ActiveRun; r == nil {
+// appendRecord appends se as one JSON object, the log record an
+// exporter makes of it under naming n, with object keys sorted and
+// without HTML escaping:
+//
+//	{"time":…,"severity_number":…,"severity_text":…,"scope":…,"body":…,
+//	 "trace_id":…,"span_id":…,"attributes":{…},"resource":{…}}
+//
+// time is null when the entry has none; trace_id, span_id and resource
+// are left out when absent or empty.
+func appendRecord(b []byte, se *StoredEntry, n Naming, named []namedAttr) ([]byte, []namedAttr, error) {
+	b = append(b, `{"time":`...)
+	if t := se.Time(); t.IsZero() {
 		b = append(b, "null"...)
 	} else {
-		b = append(b, `{"thread_id":`...)
-		b = appendString(b, r.ThreadID)
-		b = append(b, `,"run_id":`...)
-		b = appendString(b, r.RunID)
-		b = append(b, '}')
+		b = append(b, '"')
+		b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
 	}
-	if len(se.Breadcrumbs) > 0 {
-		b = append(b, `,"breadcrumbs":[`...)
-		for i, c := range se.Breadcrumbs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"timestamp":`...)
-			b = appendString(b, c.Timestamp)
-			b = append(b, `,"level":`...)
-			b = appendString(b, c.Level)
-			b = append(b, `,"logger":`...)
-			b = appendString(b, c.Logger)
-			b = append(b, `,"message":`...)
-			b = appendString(b, c.Message)
-			b = append(b, `,"category":`...)
-			b = appendString(b, c.Category)
-			b = append(b, '}')
+	number, text := 0, se.Level
+	if lvl, ok := ParseLevel(se.Level); ok {
+		number, text = lvl.Severity(), lvl.SeverityText()
+	}
+	b = strconv.AppendInt(append(b, `,"severity_number":`...), int64(number), 10)
+	b = appendString(append(b, `,"severity_text":`...), text)
+	b = appendString(append(b, `,"scope":`...), se.Logger)
+	b = appendString(append(b, `,"body":`...), se.Message)
+	if se.TraceID != nil {
+		b = appendString(append(b, `,"trace_id":`...), *se.TraceID)
+	}
+	if se.SpanID != nil {
+		b = appendString(append(b, `,"span_id":`...), *se.SpanID)
+	}
+	b = append(b, `,"attributes":{`...)
+	named, fields := se.appendNamed(named[:0], n)
+	first := true
+	var err error
+	eachSorted(named, fields, func(a *namedAttr) {
+		if err != nil {
+			return
 		}
-		b = append(b, ']')
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(appendString(b, a.key), ':')
+		switch a.kind {
+		case attrString:
+			b = appendString(b, a.str)
+		case attrCrumbs:
+			b = appendCrumbs(b, se.Breadcrumbs)
+		default:
+			b, err = appendValue(b, a.val, 0)
+		}
+	})
+	if err != nil {
+		return b, named, err
 	}
+	b = append(b, '}')
 	if len(se.Resource) > 0 {
 		b = append(b, `,"resource":{`...)
 		keys := make([]string, 0, len(se.Resource))
@@ -82,14 +83,25 @@ func appendStored(b []byte, se *StoredEntry) ([]byte, error) {
 		}
 		b = append(b, '}')
 	}
-	return append(b, '}'), nil
+	return append(b, '}'), named, nil
 }
 
-func appendNullable(b []byte, s *string) []byte {
-	if s == nil {
-		return append(b, "null"...)
+// appendCrumbs appends breadcrumbs as the list NamedAttributes gives
+// them: objects with sorted keys.
+func appendCrumbs(b []byte, crumbs []Breadcrumb) []byte {
+	b = append(b, '[')
+	for i, c := range crumbs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(append(b, `{"category":`...), c.Category)
+		b = appendString(append(b, `,"level":`...), c.Level)
+		b = appendString(append(b, `,"logger":`...), c.Logger)
+		b = appendString(append(b, `,"message":`...), c.Message)
+		b = appendString(append(b, `,"timestamp":`...), c.Timestamp)
+		b = append(b, '}')
 	}
-	return appendString(b, *s)
+	return append(b, ']')
 }
 
 // appendValue appends a decoded JSON value; other Go values go through

@@ -26,6 +26,7 @@ type JSONLOptions struct {
 	MaxTotalBytes int64         // the oldest files are deleted while all of them pass this; default DefaultMaxTotalBytes; negative: no limit
 	MaxAge        time.Duration // files last written longer ago are deleted; default DefaultMaxAge; negative: no limit
 	Sync          bool          // fsync after every batch
+	Naming        Naming        // attribute names of the lines; default BackendNames
 
 	// WriteFile writes one batch to the current file; default f.Write.
 	// It is the seam through which tests simulate a full or failing disk:
@@ -38,8 +39,18 @@ type JSONLOptions struct {
 // A JSONLStore writes entries as JSON lines to files in a directory,
 // logs-000001.jsonl, logs-000002.jsonl and so on, starting a new file
 // before the current one would pass its size limit and deleting the
-// oldest by total size and age. A person can grep the files; Query reads
-// them back.
+// oldest by total size and age. Each line is the log record the OTLP
+// exporter sends for the entry, with the same attribute names
+// (JSONLOptions.Naming), time and severity:
+//
+//	{"time":"2026-02-06T12:00:00.123Z","severity_number":17,"severity_text":"ERROR",
+//	 "scope":"Http","body":"Request failed: 500","trace_id":"4bf9…","span_id":"00f0…",
+//	 "attributes":{"client_timestamp":"2026-02-06T12:00:00.123Z","install_id":"…",…},
+//	 "resource":{"service.name":"billing"}}
+//
+// A person can grep the files, a log shipper can forward them, and Query
+// reads them back as StoredEntry values, lines of either naming and the
+// wire-form lines of earlier versions alike.
 //
 // Each batch is written whole or not at all, in one file: when a write
 // fails (a full disk) the file is cut back to where the batch began, so
@@ -87,6 +98,9 @@ func NewJSONLStore(dir string, opts *JSONLOptions) (*JSONLStore, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Naming != BackendNames && o.Naming != OTelNames {
+		return nil, errors.New("ingest: JSONLOptions.Naming must be BackendNames or OTelNames")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("ingest: store %s: %w", dir, err)
@@ -178,9 +192,10 @@ func (s *JSONLStore) Export(_ context.Context, entries []StoredEntry) error {
 		}
 	}()
 	b := (*bp)[:0]
+	var named []namedAttr // reused from entry to entry
 	for i := range entries {
 		var err error
-		if b, err = appendStored(b, &entries[i]); err != nil {
+		if b, named, err = appendRecord(b, &entries[i], s.o.Naming, named); err != nil {
 			return fmt.Errorf("ingest: store: entry %d: %w", i, err)
 		}
 		b = append(b, '\n')

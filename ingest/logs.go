@@ -15,7 +15,8 @@ import (
 )
 
 func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
-	if !s.verify(w, r) {
+	user, ok := s.verify(w, r)
+	if !ok {
 		return
 	}
 	if status, detail := s.mediaType(r.Header.Get("Content-Type")); status != 0 {
@@ -64,12 +65,12 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.opts.Now()
-	if wait := s.rate.take(now, p.Logs); wait > 0 {
+	if wait := s.rate.take(now, user, p.Logs); wait > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10))
 		writeDetail(w, http.StatusTooManyRequests, "rate limited")
 		return
 	}
-	stored := s.stamp(now, p)
+	stored := s.stamp(now, user, p)
 	if err := s.opts.Exporter.Export(r.Context(), stored); err != nil {
 		s.opts.OnError(fmt.Errorf("ingest: export %d entries: %w", len(stored), err))
 		w.Header().Set("Retry-After", "5")
@@ -155,8 +156,9 @@ func (s *Server) badBody(w http.ResponseWriter, err error) {
 }
 
 // stamp turns accepted entries into stored ones: received time on every
-// entry, fingerprint on error and fatal entries.
-func (s *Server) stamp(now time.Time, p *Payload) []StoredEntry {
+// entry, the authenticated user when there is one (and never one the
+// client claims), fingerprint on error and fatal entries.
+func (s *Server) stamp(now time.Time, user string, p *Payload) []StoredEntry {
 	received := now.UTC().Format(TimestampLayout)
 	stored := make([]StoredEntry, len(p.Logs))
 	for i := range p.Logs {
@@ -165,6 +167,11 @@ func (s *Server) stamp(now time.Time, p *Payload) []StoredEntry {
 			e.Attributes = make(map[string]any, 2)
 		}
 		e.Attributes[ReceivedAtKey] = received
+		if user != "" {
+			e.Attributes[ServerUserKey] = user
+		} else {
+			delete(e.Attributes, ServerUserKey)
+		}
 		if e.Level == "error" || e.Level == "fatal" {
 			errText, stack := e.Message, ""
 			if e.Error != nil && *e.Error != "" {

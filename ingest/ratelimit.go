@@ -12,40 +12,66 @@ import (
 // refilled are forgotten at once, then any.
 const maxBuckets = 100_000
 
-// limiter is a token bucket per install id and per session id.
+// limiter is a token bucket per install id, per session id and per
+// authenticated user.
 type limiter struct {
-	rate, burst float64
+	ids, users bucketClass
 
 	mu        sync.Mutex
 	buckets   map[string]*tokenBucket
 	lastPrune time.Time
 }
 
+// bucketClass is the rate and burst of one kind of bucket; a zero rate
+// means no limit.
+type bucketClass struct{ rate, burst float64 }
+
 type tokenBucket struct {
+	class  *bucketClass
 	tokens float64
 	last   time.Time
 }
 
+func newLimiter(o ServerOptions) *limiter {
+	l := &limiter{
+		ids:     bucketClass{rate: o.RatePerSecond, burst: float64(o.RateBurst)},
+		buckets: map[string]*tokenBucket{},
+	}
+	if o.UserRatePerSecond > 0 {
+		l.users = bucketClass{rate: o.UserRatePerSecond, burst: float64(o.UserRateBurst)}
+	}
+	return l
+}
+
 // take charges one request to the install and the session of every entry
-// in the batch and returns zero, or, charging nothing, how long to wait
-// until every one of those buckets has a token.
-func (l *limiter) take(now time.Time, logs []Entry) time.Duration {
+// in the batch, and to the user when there is one, and returns zero, or,
+// charging nothing, how long to wait until every one of those buckets has
+// a token.
+func (l *limiter) take(now time.Time, user string, logs []Entry) time.Duration {
 	keys := bucketKeys(logs)
+	if user != "" && l.users.rate > 0 {
+		keys = append(keys, bucketKey("u:", user))
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var wait time.Duration
 	for _, k := range keys {
 		b := l.buckets[k]
 		if b == nil {
-			b = &tokenBucket{tokens: l.burst, last: now}
+			class := &l.ids
+			if k[0] == 'u' {
+				class = &l.users
+			}
+			b = &tokenBucket{class: class, tokens: class.burst, last: now}
 			l.buckets[k] = b
 		}
+		c := b.class
 		if now.After(b.last) {
-			b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+			b.tokens = min(c.burst, b.tokens+now.Sub(b.last).Seconds()*c.rate)
 			b.last = now
 		}
 		if b.tokens < 1 {
-			wait = max(wait, time.Duration((1-b.tokens)/l.rate*float64(time.Second)))
+			wait = max(wait, time.Duration((1-b.tokens)/c.rate*float64(time.Second)))
 		}
 	}
 	if wait == 0 {
@@ -63,9 +89,8 @@ func (l *limiter) take(now time.Time, logs []Entry) time.Duration {
 // too many, any.
 func (l *limiter) pruneLocked(now time.Time) {
 	l.lastPrune = now
-	full := time.Duration(l.burst / l.rate * float64(time.Second))
 	for k, b := range l.buckets {
-		if now.Sub(b.last) > full {
+		if full := time.Duration(b.class.burst / b.class.rate * float64(time.Second)); now.Sub(b.last) > full {
 			delete(l.buckets, k)
 		}
 	}

@@ -15,11 +15,13 @@ import (
 
 // ServerOptions configures a Server. Exporter is required, and so is
 // Verifier unless AllowAnonymous is set; every other zero field means the
-// default in its comment. Negative numbers are errors.
+// default in its comment. Negative numbers are errors unless a comment
+// says otherwise.
 type ServerOptions struct {
-	Exporter       Exporter                    // where accepted entries go; required
-	Verifier       func(r *http.Request) error // nil error: the request may proceed; see BearerToken
-	AllowAnonymous bool                        // with no Verifier, accept every request
+	Exporter       Exporter // where accepted entries go; required
+	Verifier       Verifier // who may call; see BearerToken, AnyOf and the oidcauth module
+	AllowAnonymous bool     // with no Verifier, accept every request
+	PublicConfig   bool     // serve ConfigPath without the Verifier; default: it checks this endpoint too
 
 	Mode         Mode  // Compat (the default) or Strict
 	MaxBodyBytes int64 // per request, counted while reading, before and after gzip; default 1 MB
@@ -39,6 +41,12 @@ type ServerOptions struct {
 
 	RatePerSecond float64 // requests per second per install id and per session id; default 10
 	RateBurst     int     // requests a quiet install or session may send at once; default 20
+
+	// Requests per second per authenticated user (the Verifier's), across
+	// all their installs; default 50, negative: no limit per user. A
+	// shared token names no user and is not charged.
+	UserRatePerSecond float64
+	UserRateBurst     int // default 100
 
 	ConfigFile string // JSON served at ConfigPath, re-read when it changes; default {"min_level":"info","modules":{}}
 
@@ -82,7 +90,8 @@ const (
 //	POST AttachmentsPath  a diagnostic blob → 201 {"id": …, "bytes": N}; 408, 413 over the cap
 //	GET  HealthPath       200 {"status": "ok"}
 //
-// Every endpoint but the health check runs the Verifier first (401).
+// Every endpoint but the health check runs the Verifier first (401);
+// the configuration too unless PublicConfig is set.
 // Errors are JSON objects with a "detail" field; for 422 it is a list of
 // Violations. A Server is safe for concurrent use.
 type Server struct {
@@ -92,6 +101,8 @@ type Server struct {
 	fps    *counts
 	guard  *guard
 	decode Decoder
+
+	undecided reportLimiter // verifier failures reported
 
 	confMu sync.Mutex
 	conf   loggingConfig
@@ -109,7 +120,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	s := &Server{
 		opts:   opts,
 		mux:    http.NewServeMux(),
-		rate:   &limiter{rate: opts.RatePerSecond, burst: float64(opts.RateBurst), buckets: map[string]*tokenBucket{}},
+		rate:   newLimiter(opts),
 		fps:    newCounts(opts.FingerprintWindow, opts.AlertThreshold, opts.MaxFingerprints, opts.OnAlert),
 		guard:  &guard{maxReads: int64(opts.MaxConcurrentReads), maxBytes: opts.MaxDecodeBytes},
 		decode: Decoder{Mode: opts.Mode, MaxBytes: opts.MaxBodyBytes, MaxEntries: opts.MaxEntries},
@@ -148,6 +159,8 @@ func (o *ServerOptions) check() error {
 		return errors.New("ingest: ServerOptions.Mode must be Compat or Strict")
 	case o.RatePerSecond < 0 || math.IsNaN(o.RatePerSecond) || math.IsInf(o.RatePerSecond, 0):
 		return errors.New("ingest: ServerOptions.RatePerSecond must be a positive number")
+	case math.IsNaN(o.UserRatePerSecond) || math.IsInf(o.UserRatePerSecond, 0):
+		return errors.New("ingest: ServerOptions.UserRatePerSecond must be a number")
 	}
 	return errors.Join(
 		negative("MaxBodyBytes", o.MaxBodyBytes < 0),
@@ -161,6 +174,7 @@ func (o *ServerOptions) check() error {
 		negative("MaxConcurrentReads", o.MaxConcurrentReads < 0),
 		negative("MaxDecodeBytes", o.MaxDecodeBytes < 0),
 		negative("RateBurst", o.RateBurst < 0),
+		negative("UserRateBurst", o.UserRateBurst < 0),
 		negative("FingerprintWindow", o.FingerprintWindow < 0),
 		negative("AlertThreshold", o.AlertThreshold < 0),
 		negative("MaxFingerprints", o.MaxFingerprints < 0),
@@ -181,6 +195,8 @@ func (o *ServerOptions) fill() {
 	orDefault(&o.MaxDecodeBytes, defaultMaxDecodeBytes)
 	orDefault(&o.RatePerSecond, 10)
 	orDefault(&o.RateBurst, 20)
+	orDefault(&o.UserRatePerSecond, 50)
+	orDefault(&o.UserRateBurst, 100)
 	orDefault(&o.FingerprintWindow, time.Hour)
 	orDefault(&o.MaxFingerprints, defaultMaxFingerprints)
 	orDefault(&o.MaxAttachmentBytes, defaultMaxAttachmentBytes)
@@ -281,15 +297,4 @@ func refuseJSON(w http.ResponseWriter, status int, v any) {
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(refuseDrain))
 	w.Header().Set("Connection", "close")
 	writeJSON(w, status, v)
-}
-
-func (s *Server) verify(w http.ResponseWriter, r *http.Request) bool {
-	if s.opts.Verifier == nil { // AllowAnonymous
-		return true
-	}
-	if err := s.opts.Verifier(r); err != nil {
-		refuse(w, http.StatusUnauthorized, "unauthorized")
-		return false
-	}
-	return true
 }

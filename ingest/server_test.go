@@ -101,7 +101,7 @@ func TestAuthCanBeDisabledExplicitly(t *testing.T) {
 
 // A panic, which no input should cause, becomes a 500 and is reported.
 func TestPanicBecomes500(t *testing.T) {
-	f := newFixture(t, ingest.ServerOptions{Verifier: func(*http.Request) error { panic("verifier bug") }})
+	f := newFixture(t, ingest.ServerOptions{Verifier: ingest.VerifierFunc(func(*http.Request) (string, error) { panic("verifier bug") })})
 	resp, _ := f.post(t, body(entry(1, "info", "s1")))
 	assert.Equal(t, 500, resp.StatusCode)
 	require.Len(t, f.reported(), 1)

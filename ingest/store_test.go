@@ -65,34 +65,6 @@ func TestJSONLStoreRotatesAndQueries(t *testing.T) {
 	assert.Equal(t, 12, total, "message 1, 10..19 and the one appended after reopening")
 }
 
-// The JSONL line of an entry is the JSON encoding of its StoredEntry.
-func TestJSONLStoreLinesAreStoredEntries(t *testing.T) {
-	p, err := ingest.DecodeBytes(readFile(t, "testdata/accept/design_example.json"))
-	require.NoError(t, err)
-	p.Logs[1].Message = "tab\t nul\x00 quote\" \u2028 <html> & \xff"
-	p.Logs[1].Attributes = map[string]any{"float": 1.5, "int": 7, "list": []any{"a", nil, true}}
-	dir := t.TempDir()
-	store, err := ingest.NewJSONLStore(dir, nil)
-	require.NoError(t, err)
-	entries := []ingest.StoredEntry{{Entry: p.Logs[0], Resource: p.Resource}, {Entry: p.Logs[1]}}
-	require.NoError(t, store.Export(t.Context(), entries))
-	require.NoError(t, store.Close(t.Context()))
-
-	raw, err := os.ReadFile(filepath.Join(dir, "logs-000001.jsonl"))
-	require.NoError(t, err)
-	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
-	require.Len(t, lines, 2)
-	for i, line := range lines {
-		want, err := json.Marshal(entries[i])
-		require.NoError(t, err)
-		assert.JSONEq(t, string(want), line)
-	}
-	assert.Contains(t, lines[1], "<html> &", "no HTML escaping: grep finds what was sent")
-}
-
-// BenchmarkPostLogs posts 100-entry batches through the handler into a
-// JSONL store: plain info entries, and a batch where one entry in ten is
-
 func storedEntries(prefix string, n int) []ingest.StoredEntry {
 	out := make([]ingest.StoredEntry, n)
 	for i := range out {
@@ -227,10 +199,10 @@ func TestJSONLStoreRetention(t *testing.T) {
 	}
 	assert.Equal(t, []string{"logs-000003.jsonl", "logs-000004.jsonl", "logs-000005.jsonl"}, names(), "1 too old; 2 over the total")
 
-	require.NoError(t, store.Export(t.Context(), storedEntries("e", 4))) // rotates: 5 has no room
+	require.NoError(t, store.Export(t.Context(), storedEntries("entry", 4))) // rotates: 5 has no room
 	assert.Equal(t, []string{"logs-000003.jsonl", "logs-000004.jsonl", "logs-000005.jsonl", "logs-000006.jsonl"}, names())
 
-	require.NoError(t, store.Export(t.Context(), storedEntries("f", 1))) // rotates: with 6 full (932 bytes), 3, 4 and 5 pass the total
+	require.NoError(t, store.Export(t.Context(), storedEntries("f", 1))) // rotates: with 6 full (928 bytes), 3, 4 and 5 pass the total
 	assert.Equal(t, []string{"logs-000006.jsonl", "logs-000007.jsonl"}, names())
 
 	clock = clock.Add(31 * 24 * time.Hour) // the hourly sweep: everything but the current file ages out

@@ -14,7 +14,7 @@ func (s *Server) Top(window time.Duration, limit int) []TopError {
 }
 
 func (s *Server) handleTop(w http.ResponseWriter, r *http.Request) {
-	if !s.verify(w, r) {
+	if _, ok := s.verify(w, r); !ok {
 		return
 	}
 	q := r.URL.Query()

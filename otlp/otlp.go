@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/soliplex/fieldlog/ingest"
-	"github.com/soliplex/fieldlog/logrecord"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/log"
@@ -29,11 +28,16 @@ type Options struct {
 	EndpointURL string
 	Headers     map[string]string // extra request headers, such as an auth token
 	Timeout     time.Duration     // per export; default 10 s
+	// Naming chooses the attribute names; default ingest.BackendNames,
+	// the production backend's, so that records from both backends
+	// query alike.
+	Naming ingest.Naming
 }
 
 // Exporter is an ingest.Exporter that sends entries to a collector.
 type Exporter struct {
-	exp sdklog.Exporter
+	exp    sdklog.Exporter
+	naming ingest.Naming
 
 	mu        sync.Mutex // one export at a time: the collector below is shared
 	collected []sdklog.Record
@@ -47,6 +51,9 @@ func New(ctx context.Context, opts Options) (*Exporter, error) {
 	if opts.EndpointURL == "" {
 		return nil, errors.New("otlp: Options.EndpointURL is required")
 	}
+	if opts.Naming != ingest.BackendNames && opts.Naming != ingest.OTelNames {
+		return nil, errors.New("otlp: Options.Naming must be ingest.BackendNames or ingest.OTelNames")
+	}
 	hopts := []otlploghttp.Option{otlploghttp.WithEndpointURL(opts.EndpointURL)}
 	if len(opts.Headers) > 0 {
 		hopts = append(hopts, otlploghttp.WithHeaders(opts.Headers))
@@ -58,7 +65,7 @@ func New(ctx context.Context, opts Options) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("otlp: %w", err)
 	}
-	return &Exporter{exp: exp, providers: map[string]*sdklog.LoggerProvider{}}, nil
+	return &Exporter{exp: exp, naming: opts.Naming, providers: map[string]*sdklog.LoggerProvider{}}, nil
 }
 
 // collector is the processor behind every logger provider: it keeps what
@@ -81,7 +88,7 @@ func (e *Exporter) Export(ctx context.Context, entries []ingest.StoredEntry) err
 	for _, se := range entries {
 		p := e.provider(se.Resource)
 		logger := p.Logger(se.Logger)
-		rec, ectx := convert(ctx, se)
+		rec, ectx := convert(ctx, &se, e.naming)
 		logger.Emit(ectx, rec)
 	}
 	if len(e.collected) == 0 {
@@ -125,9 +132,9 @@ func (e *Exporter) provider(res map[string]string) *sdklog.LoggerProvider {
 
 // convert maps one stored entry to an OTLP record and the context that
 // carries its trace ids.
-func convert(ctx context.Context, se ingest.StoredEntry) (log.Record, context.Context) {
+func convert(ctx context.Context, se *ingest.StoredEntry, naming ingest.Naming) (log.Record, context.Context) {
 	var r log.Record
-	if t, err := time.Parse(time.RFC3339Nano, se.Timestamp); err == nil {
+	if t := se.Time(); !t.IsZero() { // compat mode keeps timestamps that are not RFC 3339 as text
 		r.SetTimestamp(t)
 	}
 	if s, ok := se.Attributes[ingest.ReceivedAtKey].(string); ok {
@@ -135,46 +142,16 @@ func convert(ctx context.Context, se ingest.StoredEntry) (log.Record, context.Co
 			r.SetObservedTimestamp(t)
 		}
 	}
-	if lvl, err := logrecord.ParseLevel(se.Level); err == nil {
+	if lvl, ok := ingest.ParseLevel(se.Level); ok {
 		r.SetSeverity(log.Severity(lvl.Severity()))
 		r.SetSeverityText(lvl.SeverityText())
 	}
 	r.SetBody(attribute.StringValue(se.Message))
 
-	attrs := make([]attribute.KeyValue, 0, len(se.Attributes)+8)
-	keys := make([]string, 0, len(se.Attributes))
-	for k := range se.Attributes {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		attrs = append(attrs, attribute.KeyValue{Key: attribute.Key(k), Value: value(se.Attributes[k], 0)})
-	}
-	attrs = append(attrs, attribute.String("install.id", se.InstallID), attribute.String("session.id", se.SessionID))
-	if se.UserID != nil {
-		attrs = append(attrs, attribute.String("user.id", *se.UserID))
-	}
-	if se.Error != nil {
-		attrs = append(attrs, attribute.String("exception.message", *se.Error))
-		if typ := ingest.ErrorType(*se.Error); typ != "" {
-			attrs = append(attrs, attribute.String("exception.type", typ))
-		}
-	}
-	if se.StackTrace != nil {
-		attrs = append(attrs, attribute.String("exception.stacktrace", *se.StackTrace))
-	}
-	if se.ActiveRun != nil {
-		attrs = append(attrs, attribute.String("run.thread_id", se.ActiveRun.ThreadID), attribute.String("run.id", se.ActiveRun.RunID))
-	}
-	if len(se.Breadcrumbs) > 0 {
-		crumbs := make([]attribute.Value, 0, len(se.Breadcrumbs))
-		for _, c := range se.Breadcrumbs {
-			crumbs = append(crumbs, attribute.MapValue(
-				attribute.String("timestamp", c.Timestamp), attribute.String("level", c.Level),
-				attribute.String("logger", c.Logger), attribute.String("message", c.Message),
-				attribute.String("category", c.Category)))
-		}
-		attrs = append(attrs, attribute.Slice("fieldlog.breadcrumbs", crumbs...))
+	named := se.NamedAttributes(naming)
+	attrs := make([]attribute.KeyValue, len(named))
+	for i, a := range named {
+		attrs[i] = attribute.KeyValue{Key: attribute.Key(a.Key), Value: value(a.Value, 0)}
 	}
 	r.AddAttributes(attrs...)
 

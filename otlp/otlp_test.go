@@ -70,7 +70,7 @@ func TestExportMapsFieldsForTheCollector(t *testing.T) {
 	col := &fakeCollector{}
 	srv := httptest.NewServer(col)
 	defer srv.Close()
-	exp, err := otlp.New(t.Context(), otlp.Options{EndpointURL: srv.URL + "/v1/logs"})
+	exp, err := otlp.New(t.Context(), otlp.Options{EndpointURL: srv.URL + "/v1/logs", Naming: ingest.OTelNames})
 	require.NoError(t, err)
 	defer exp.Close(context.Background())
 
@@ -122,6 +122,7 @@ func TestExportMapsFieldsForTheCollector(t *testing.T) {
 	assert.Equal(t, "fp1:0123", attr(ingest.FingerprintKey).Str())
 	assert.Equal(t, "t1", attr("run.thread_id").Str())
 	assert.Equal(t, "r1", attr("run.id").Str())
+	assert.Equal(t, "2026-02-06T12:00:00.123Z", attr("client_timestamp").Str())
 	crumb := attr("fieldlog.breadcrumbs").Slice().At(0).Map()
 	msg, _ := crumb.Get("message")
 	assert.Equal(t, "Navigated to /chat", msg.Str())
@@ -144,4 +145,6 @@ func TestExportReportsCollectorErrors(t *testing.T) {
 
 	_, err = otlp.New(t.Context(), otlp.Options{})
 	assert.ErrorContains(t, err, "EndpointURL")
+	_, err = otlp.New(t.Context(), otlp.Options{EndpointURL: srv.URL, Naming: 7})
+	assert.ErrorContains(t, err, "Naming")
 }

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/soliplex/fieldlog v0.0.0
+	github.com/soliplex/fieldlog/oidcauth v0.0.0
 	github.com/soliplex/fieldlog/otlp v0.0.0
 	github.com/stretchr/testify v1.12.1
 )
@@ -11,6 +12,8 @@ require (
 require (
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
@@ -26,6 +29,7 @@ require (
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/oauth2 v0.36.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260928230214-8a89bd6388cc // indirect
@@ -36,5 +40,6 @@ require (
 
 replace (
 	github.com/soliplex/fieldlog => ../..
+	github.com/soliplex/fieldlog/oidcauth => ../../oidcauth
 	github.com/soliplex/fieldlog/otlp => ../../otlp
 )

@@ -2,10 +2,13 @@
 // accepts batches at /api/v1/logs, stores them as JSON lines in a
 // directory and, with -otlp, forwards them to an OpenTelemetry Collector.
 // It answers as the production backend does (-mode compat, the default),
-// or checks the whole client contract (-mode strict).
+// or checks the whole client contract (-mode strict). Callers present a
+// static token (-token), an OIDC access token of a configured issuer
+// (-oidc-issuer), or either.
 //
 //	ingest-server -listen 127.0.0.1:8080 -store ./logs -token secret
 //	ingest-server -listen :8080 -store ./logs -token secret -otlp http://collector:4318/v1/logs
+//	ingest-server -listen :8080 -store ./logs -oidc-issuer https://id.example.com/realms/app -oidc-audience fieldlog-ingest
 //
 // It shuts down gracefully on SIGINT and SIGTERM.
 package main
@@ -24,6 +27,7 @@ import (
 	"time"
 
 	"github.com/soliplex/fieldlog/ingest"
+	"github.com/soliplex/fieldlog/oidcauth"
 	"github.com/soliplex/fieldlog/otlp"
 )
 
@@ -45,6 +49,18 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	store := fs.String("store", "./fieldlog-logs", "directory of the JSONL store")
 	token := fs.String("token", "", "bearer token clients must send (or set FIELDLOG_INGEST_TOKEN)")
 	anonymous := fs.Bool("anonymous", false, "accept requests without a token")
+	var issuers []string
+	fs.Func("oidc-issuer", "accept OIDC access tokens of this issuer URL (its iss); repeat for several", func(s string) error {
+		issuers = append(issuers, s)
+		return nil
+	})
+	audience := fs.String("oidc-audience", "", "OIDC: the audience (aud) tokens must carry; empty: not checked")
+	userClaim := fs.String("oidc-user-claim", "sub", "OIDC: the claim naming the user, stored as server.user")
+	keyLifetime := fs.Duration("oidc-key-lifetime", 24*time.Hour, "OIDC: how long the issuer's keys stay trusted while it cannot be reached")
+	publicConfig := fs.Bool("public-config", false, "serve the logging configuration without credentials")
+	userRate := fs.Float64("user-rate", 50, "requests per second allowed per authenticated user, across their installs (negative: no limit)")
+	userBurst := fs.Int("user-burst", 100, "burst of requests allowed per authenticated user")
+	naming := fs.String("naming", "backend", "attribute names of stored and forwarded records: backend (the production backend's) or otel")
 	otlpURL := fs.String("otlp", "", "OTLP/HTTP logs URL of an OpenTelemetry Collector to forward to, instead of the JSONL store")
 	rate := fs.Float64("rate", 10, "requests per second allowed per install and per session")
 	burst := fs.Int("burst", 20, "burst of requests allowed per install and per session")
@@ -65,42 +81,66 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	if *token == "" {
 		*token = os.Getenv("FIELDLOG_INGEST_TOKEN")
 	}
-	if *token == "" && !*anonymous {
-		return errors.New("set -token (or FIELDLOG_INGEST_TOKEN), or -anonymous to accept every request")
+	if *token == "" && len(issuers) == 0 && !*anonymous {
+		return errors.New("set -token (or FIELDLOG_INGEST_TOKEN), -oidc-issuer, or -anonymous to accept every request")
 	}
 	m, err := ingest.ParseMode(*mode)
 	if err != nil {
 		return err
 	}
+	names, err := ingest.ParseNaming(*naming)
+	if err != nil {
+		return err
+	}
+	report := func(err error) { fmt.Fprintln(out, "ingest-server:", err) }
+	var verifiers []ingest.Verifier
+	if *token != "" {
+		verifiers = append(verifiers, ingest.BearerToken(*token))
+	}
+	if len(issuers) > 0 {
+		oo := oidcauth.Options{KeyLifetime: *keyLifetime, OnError: report}
+		for _, u := range issuers {
+			oo.Issuers = append(oo.Issuers, oidcauth.Issuer{URL: u, Audience: *audience, UserClaim: *userClaim})
+		}
+		v, err := oidcauth.New(oo)
+		if err != nil {
+			return err
+		}
+		verifiers = append(verifiers, v)
+	}
 
 	var exp ingest.Exporter
 	where := ""
 	if *otlpURL != "" {
-		e, err := otlp.New(ctx, otlp.Options{EndpointURL: *otlpURL})
+		e, err := otlp.New(ctx, otlp.Options{EndpointURL: *otlpURL, Naming: names})
 		if err != nil {
 			return err
 		}
 		exp, where = e, "forwarding to "+*otlpURL
 	} else {
 		s, err := ingest.NewJSONLStore(*store, &ingest.JSONLOptions{MaxTotalBytes: *keepBytes, MaxAge: *keepAge,
-			OnError: func(err error) { fmt.Fprintln(out, "ingest-server:", err) }})
+			Naming: names, OnError: report})
 		if err != nil {
 			return err
 		}
 		exp, where = s, "storing in "+*store
 	}
 	opts := ingest.ServerOptions{
-		Exporter: exp, RatePerSecond: *rate, RateBurst: *burst,
-		ConfigFile: *config, AttachmentsDir: *attachments, AllowAnonymous: *anonymous, Mode: m,
+		Exporter: exp, RatePerSecond: *rate, RateBurst: *burst, UserRatePerSecond: *userRate, UserRateBurst: *userBurst,
+		ConfigFile: *config, AttachmentsDir: *attachments, AllowAnonymous: *anonymous, PublicConfig: *publicConfig, Mode: m,
 		MaxBodyBytes: *maxBody, BodyTimeout: *bodyTimeout, MaxConnections: *maxConns,
 		FingerprintWindow: *alertWindow, AlertThreshold: *alertAt,
 		OnAlert: func(a ingest.Alert) {
 			fmt.Fprintf(out, "ingest-server: alert: %s seen %d times within %s: %s\n", a.Fingerprint, a.Count, a.Window, a.Sample)
 		},
-		OnError: func(err error) { fmt.Fprintln(out, "ingest-server:", err) },
+		OnError: report,
 	}
-	if *token != "" {
-		opts.Verifier = ingest.BearerToken(*token)
+	switch len(verifiers) {
+	case 0:
+	case 1:
+		opts.Verifier = verifiers[0]
+	default:
+		opts.Verifier = ingest.AnyOf(verifiers...)
 	}
 	srv, err := ingest.NewServer(opts)
 	if err != nil {
@@ -111,7 +151,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		return errors.Join(err, srv.Close(ctx))
 	}
 	hs := srv.HTTPServer()
-	fmt.Fprintf(out, "ingest-server: listening on http://%s%s, %s mode, %s\n", ln.Addr(), ingest.LogsPath, m, where)
+	fmt.Fprintf(out, "ingest-server: listening on http://%s%s, %s mode, %s naming, %s\n", ln.Addr(), ingest.LogsPath, m, names, where)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

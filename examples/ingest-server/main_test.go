@@ -13,6 +13,7 @@ import (
 
 	"github.com/soliplex/fieldlog/ingest"
 	"github.com/soliplex/fieldlog/ingest/conformance"
+	"github.com/soliplex/fieldlog/oidcauth/oidctest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -67,6 +68,7 @@ func TestRefusesToRunOpen(t *testing.T) {
 	t.Setenv("FIELDLOG_INGEST_TOKEN", "")
 	err := run(t.Context(), []string{"-listen", "127.0.0.1:0"}, &bytes.Buffer{}, nil)
 	assert.ErrorContains(t, err, "-token")
+	assert.ErrorContains(t, err, "-oidc-issuer")
 }
 
 func TestBadFlagsAndConfig(t *testing.T) {
@@ -81,6 +83,8 @@ func TestBadFlagsAndConfig(t *testing.T) {
 		{"bad rate", []string{"-listen", "127.0.0.1:0", "-store", t.TempDir(), "-token", "t", "-rate", "-1"}, "RatePerSecond"},
 		{"unknown flag", []string{"-nope"}, "not defined"},
 		{"bad mode", []string{"-listen", "127.0.0.1:0", "-store", t.TempDir(), "-token", "t", "-mode", "lenient"}, "compat or strict"},
+		{"bad naming", []string{"-listen", "127.0.0.1:0", "-store", t.TempDir(), "-token", "t", "-naming", "semconv"}, "backend or otel"},
+		{"bad issuer", []string{"-listen", "127.0.0.1:0", "-store", t.TempDir(), "-oidc-issuer", "id.example.com"}, "Issuers[0].URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,4 +122,70 @@ func TestConforms(t *testing.T) {
 			require.NoError(t, <-done)
 		})
 	}
+}
+
+// start runs the program until the test ends and returns its address.
+func start(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), io.Discard, ready) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	select {
+	case addr := <-ready:
+		return addr
+	case err := <-done:
+		t.Fatal(err)
+		return ""
+	}
+}
+
+func send(t *testing.T, method, url, token, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// With -oidc-issuer the server takes the issuer's access tokens, beside
+// the static token, and stores the user they name; -naming picks the
+// attribute names of the store; -public-config opens the configuration.
+func TestOIDCAndNaming(t *testing.T) {
+	issuer := oidctest.NewIssuer()
+	defer issuer.Close()
+	dir := filepath.Join(t.TempDir(), "logs")
+	addr := start(t, "-store", dir, "-token", "secret", "-oidc-issuer", issuer.URL, "-oidc-audience", "fieldlog-ingest",
+		"-oidc-user-claim", "preferred_username", "-naming", "otel", "-public-config")
+	logs := "http://" + addr + ingest.LogsPath
+	entry := `{"logs":[{"timestamp":"2026-02-06T12:00:00.123Z","level":"info","logger":"App","message":"hello",
+		"install_id":"i","session_id":"s-7"}],"resource":{}}`
+	claims := issuer.Claims("u-1", "fieldlog-ingest", time.Now())
+	claims["preferred_username"] = "alice"
+
+	assert.Equal(t, 200, send(t, http.MethodPost, logs, issuer.Sign(claims), entry))
+	assert.Equal(t, 200, send(t, http.MethodPost, logs, "secret", entry))
+	claims["aud"] = "another-app"
+	assert.Equal(t, 401, send(t, http.MethodPost, logs, issuer.Sign(claims), entry))
+	assert.Equal(t, 401, send(t, http.MethodPost, logs, "", entry))
+	assert.Equal(t, 200, send(t, http.MethodGet, "http://"+addr+ingest.ConfigPath, "", ""), "-public-config")
+	assert.Equal(t, 401, send(t, http.MethodGet, "http://"+addr+ingest.ErrorsTopPath, "", ""))
+
+	raw, err := os.ReadFile(filepath.Join(dir, "logs-000001.jsonl"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	require.Len(t, lines, 2)
+	assert.Contains(t, lines[0], `"server.user":"alice"`)
+	assert.Contains(t, lines[0], `"session.id":"s-7"`, "-naming otel")
+	assert.NotContains(t, lines[1], "server.user", "the static token names nobody")
 }
