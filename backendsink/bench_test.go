@@ -79,9 +79,10 @@ func BenchmarkEncode(b *testing.B) {
 	meta := &entryMeta{installID: "6f1c2a9e-6f7c-4c1e-9d1e-3f1a2b3c4d5e", sessionID: "0b8e2a9e-6f7c-4c1e-9d1e-3f1a2b3c4d5e"}
 	b.Run("encoder", func(b *testing.B) {
 		b.ReportAllocs()
+		var e encoder // as the encoder goroutine keeps one
 		var buf []byte
 		for b.Loop() {
-			buf = encodeEntry(buf[:0], r, meta, MaxEntryBytes)
+			buf = e.entry(buf[:0], &r, meta, MaxEntryBytes)
 		}
 	})
 	b.Run("peer=mapJSONMarshal", func(b *testing.B) {

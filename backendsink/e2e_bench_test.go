@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/soliplex/fieldlog/diskqueue"
+	"github.com/soliplex/fieldlog/internal/wire"
 	"github.com/soliplex/fieldlog/sink"
 	bolt "go.etcd.io/bbolt"
 )
@@ -30,8 +31,9 @@ func countingServer(b *testing.B) (*httptest.Server, *atomic.Int64) {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		n.Add(int64(bytes.Count(body, marker)))
-		_, _ = io.WriteString(w, `{"accepted":1}`)
+		got := bytes.Count(body, marker)
+		n.Add(int64(got))
+		_, _ = w.Write(wire.AppendAck(nil, got))
 	}))
 	b.Cleanup(srv.Close)
 	return srv, &n

@@ -23,7 +23,9 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // null handling, escaping and coercion.
 func TestWireGolden(t *testing.T) {
 	t0 := time.Date(2026, 2, 6, 12, 0, 0, 123e6, time.UTC)
-	s := &Sink{opts: Options{Resource: map[string]any{"service.name": "billing", "service.version": "1.4.2", "os.name": "linux", "process.pid": 4242, "device.alias": "calm-falcon-ridge"}}}
+	u := &uploader{resource: encodeResource(map[string]any{"service.name": "billing", "service.version": "1.4.2", "os.name": "linux",
+		"process.pid": 4242, "device.alias": "calm-falcon-ridge", "host.note": "he said \"hi\"", "app.dir": `C:\Program Files\app`,
+		"build.info": "line 1\nline 2\x00", "process.ratio": 0.5, "process.started": time.Date(2026, 2, 6, 11, 0, 0, 0, time.UTC)})}
 
 	failed := logrecord.New(t0, logrecord.LevelError, "Http", "Request failed: 500",
 		slog.String("url", "/api/v1/chat"), slog.Int("status", 500), slog.Group("retry", slog.Int("n", 2)),
@@ -40,7 +42,7 @@ func TestWireGolden(t *testing.T) {
 		breadcrumbs: []Breadcrumb{{Time: t0.Add(-time.Second), Level: logrecord.LevelInfo, Logger: "Router", Message: "Navigated to /chat", Category: "ui"}},
 	}, MaxEntryBytes)
 	e2 := encodeEntry(nil, info, &entryMeta{installID: "6f1c2a9e-6f7c-4c1e-9d1e-3f1a2b3c4d5e", sessionID: "0b8e2a9e-6f7c-4c1e-9d1e-3f1a2b3c4d5e"}, MaxEntryBytes)
-	body := s.buildBody([]item{{id: 1, data: e1}, {id: 2, data: e2}}, nil)
+	body := u.buildBody([]item{{id: 1, data: e1}, {id: 2, data: e2}}, nil)
 
 	var pretty bytes.Buffer
 	require.NoError(t, json.Indent(&pretty, body, "", "  "))

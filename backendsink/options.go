@@ -9,24 +9,24 @@ import (
 	"time"
 
 	"github.com/soliplex/fieldlog/diskqueue"
+	"github.com/soliplex/fieldlog/internal/report"
 	"github.com/soliplex/fieldlog/logrecord"
 	"github.com/soliplex/fieldlog/sink"
 )
 
 // Defaults of Options.
 const (
-	DefaultMaxBatch         = 100
-	DefaultMaxBatchBytes    = 900 << 10
-	DefaultFlushInterval    = 30 * time.Second
-	DefaultMaxHold          = 5 * time.Minute
-	DefaultMaxBreadcrumbs   = 20
-	DefaultBufferSize       = 4096
-	DefaultBackoffInitial   = time.Second
-	DefaultBackoffMax       = 60 * time.Second
-	DefaultClientTimeout    = 30 * time.Second
-	poisonAttempts          = 3
-	maxRetryAfter           = 10 * time.Minute
-	maxResponseBodyReported = 512
+	DefaultMaxBatch       = 100
+	DefaultMaxBatchBytes  = 900 << 10
+	DefaultFlushInterval  = 30 * time.Second
+	DefaultMaxHold        = 5 * time.Minute
+	DefaultMaxBreadcrumbs = 20
+	DefaultBufferSize     = 4096
+	DefaultBackoffInitial = time.Second
+	DefaultBackoffMax     = 60 * time.Second
+	DefaultClientTimeout  = 30 * time.Second
+	poisonAttempts        = 3
+	maxRetryAfter         = 10 * time.Minute
 )
 
 // A BreadcrumbSource returns at most n records that came before r, oldest
@@ -37,16 +37,19 @@ type BreadcrumbSource interface {
 
 // Options configures a Sink. Endpoint and one of Queue or Dir are
 // required; every other zero field means the default in its comment.
-// The sink stringifies Resource values; its own failures never re-enter
-// the logging pipeline: they go to OnError and Stats.
+// The sink writes Resource values as strings; its own failures never
+// re-enter the logging pipeline: they go to OnError and Stats.
 type Options struct {
-	Endpoint string       // ingest URL, such as https://logs.example.internal/api/v1/logs; required
-	Client   *http.Client // default: a client with a 30 s timeout
+	Endpoint string // ingest URL, such as https://logs.example.internal/api/v1/logs; required
+	// Client makes the uploads; default: a client with a 30 s timeout.
+	// The sink uses a copy that never follows redirects, so the token
+	// goes to the configured endpoint only.
+	Client *http.Client
 
 	InstallID string           // identifies the installation; required on the wire, may be empty
 	SessionID string           // identifies this run of the program
 	UserID    string           // initial user id; change it with SetUserID
-	Resource  map[string]any   // resource attributes, stringified on the wire (service.name, …)
+	Resource  map[string]any   // resource attributes (service.name, …); a value that is not a string is written as its text
 	Queue     *diskqueue.Queue // the durable queue, owned by the caller; or set Dir
 	Dir       string           // directory of a queue the sink opens and closes itself
 	// QueueMaxBytes caps the queue opened in Dir; default
@@ -83,26 +86,47 @@ type Options struct {
 	// (network_changed); typically a Logger of the same Manager. Nil
 	// discards them.
 	Events *sink.Logger
-	// OnError receives the sink's own failures; default: stderr,
-	// rate-limited. It must not log through the sink's Manager.
+	// OnError receives the sink's own failures (and, with Dir, the
+	// queue's): dropped records, a pause, answers that are no
+	// acknowledgement, a damaged queue file. Each is reported once, and
+	// never when Flush returns it. Default: stderr, rate-limited. It must
+	// not log through the sink's Manager.
 	OnError func(error)
 
 	BackoffInitial time.Duration // first retry delay; default 1 s
 	BackoffMax     time.Duration // longest retry delay; default 60 s
-	Gzip           bool          // compress request bodies; off by default
+	// Gzip compresses request bodies; off by default (the production
+	// backend does not decode gzip). An endpoint that answers 400 or 415
+	// to a compressed body gets it again uncompressed, and no compressed
+	// body after that.
+	Gzip bool
 
-	// Classify maps an answer to an action; default Classify.
-	Classify func(statusCode int, err error) Action
+	// Classify maps an answer to an action; default Classify, which
+	// confirms only a 2xx acknowledging the records sent.
+	Classify func(Answer) Action
+	// ConfirmAny2xx confirms on any 2xx, for servers that answer without
+	// {"accepted": N}. Off by default: with it, a captive portal's or a
+	// proxy's 200 deletes the batch.
+	ConfirmAny2xx bool
 }
 
 var errQueueOption = errors.New("backendsink: set exactly one of Options.Queue and Options.Dir")
 
-func (o *Options) fill() error {
-	if o.Endpoint == "" {
+// checkEndpoint returns an error naming what is wrong with endpoint, or
+// nil for an http(s) URL with a host.
+func checkEndpoint(endpoint string) error {
+	if endpoint == "" {
 		return errors.New("backendsink: Options.Endpoint is required")
 	}
-	if u, err := url.Parse(o.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("backendsink: Options.Endpoint %q is not an http(s) URL", o.Endpoint)
+	if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("backendsink: Options.Endpoint %q is not an http(s) URL", endpoint)
+	}
+	return nil
+}
+
+func (o *Options) fill() error {
+	if err := checkEndpoint(o.Endpoint); err != nil {
+		return err
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: DefaultClientTimeout}
@@ -136,6 +160,10 @@ func (o *Options) fill() error {
 	}
 	if o.Classify == nil {
 		o.Classify = Classify
+	}
+	if o.OnError == nil {
+		// Every error the sink reports carries its package's prefix.
+		o.OnError = report.NewLimited("", nil).Report
 	}
 	return nil
 }

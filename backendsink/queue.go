@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/soliplex/fieldlog/diskqueue"
-	"github.com/soliplex/fieldlog/internal/report"
 )
 
 // diskStore adapts a *diskqueue.Queue to the store the sink uses: error
@@ -55,34 +54,3 @@ func (d diskStore) Lost() map[string]int64              { return d.q.Lost() }
 func (d diskStore) Unreported() diskqueue.Unreported    { return d.q.Unreported() }
 func (d diskStore) MarkReported(u diskqueue.Unreported) { d.q.MarkReported(u) }
 func (d diskStore) Close(ctx context.Context) error     { return d.q.Close(ctx) }
-
-// New returns a Sink configured by opts and starts its goroutines. With
-// opts.Dir, the sink opens the queue there and closes it in Close; with
-// opts.Queue, the caller owns the queue.
-func New(opts Options) (*Sink, error) {
-	if (opts.Queue == nil) == (opts.Dir == "") {
-		return nil, errQueueOption
-	}
-	if opts.OnError == nil {
-		opts.OnError = report.NewLimited("fieldlog: ", nil).Report
-	}
-	q := opts.Queue
-	own := false
-	if q == nil {
-		var err error
-		q, err = diskqueue.Open(opts.Dir, &diskqueue.Options{MaxBytes: opts.QueueMaxBytes, OnError: opts.OnError})
-		if err != nil {
-			return nil, err
-		}
-		own = true
-	}
-	s, err := newSink(opts, diskStore{q})
-	if err != nil {
-		if own {
-			_ = q.Close(context.Background())
-		}
-		return nil, err
-	}
-	s.ownStore = own
-	return s, nil
-}

@@ -134,7 +134,7 @@ func TestPreLoginBuffering(t *testing.T) {
 		for i := range 5 {
 			require.NoError(t, s.Write(t.Context(), rec(logrecord.LevelError, fmt.Sprint("e", i))))
 		}
-		assert.ErrorIs(t, s.Flush(t.Context()), errNoToken)
+		assert.ErrorIs(t, s.Flush(t.Context()), ErrNoToken)
 		time.Sleep(2 * DefaultFlushInterval)
 		synctest.Wait()
 		assert.Zero(t, ingest.Requests(), "nothing is sent before login")
@@ -166,15 +166,15 @@ func TestNetworkTransitionsAreLogged(t *testing.T) {
 		m.AddSink(s)
 		log := m.Logger("App")
 		log.Info("offline 1")
-		assert.ErrorIs(t, s.Flush(t.Context()), errOffline)
-		assert.ErrorIs(t, s.Flush(t.Context()), errOffline, "a second check with no change logs nothing")
+		assert.ErrorIs(t, s.Flush(t.Context()), ErrOffline)
+		assert.ErrorIs(t, s.Flush(t.Context()), ErrOffline, "a second check with no change logs nothing")
 		assert.Zero(t, ingest.Requests())
 
 		online.Store(true)
 		require.NoError(t, s.Flush(t.Context()))
 		online.Store(false)
 		log.Info("offline 2")
-		assert.ErrorIs(t, s.Flush(t.Context()), errOffline)
+		assert.ErrorIs(t, s.Flush(t.Context()), ErrOffline)
 		online.Store(true)
 		require.NoError(t, s.Flush(t.Context()))
 

@@ -103,7 +103,7 @@ func TestSoakHostileServer(t *testing.T) {
 	baseline := runtime.NumGoroutine()
 	hs := newHostileServer(uint64(time.Now().UnixNano()))
 	srv := httptest.NewServer(hs)
-	q, err := diskqueue.Open(filepath.Join(t.TempDir(), "q"), nil)
+	q, err := diskqueue.Open(filepath.Join(t.TempDir(), "q"), &diskqueue.Options{OnError: func(error) {}})
 	require.NoError(t, err)
 	st := diskStore{q}
 	opts := fastOptions(srv)

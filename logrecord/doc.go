@@ -8,5 +8,14 @@
 // records they receive, and a sanitizer can derive a redacted copy without
 // touching what the caller logged.
 //
+// Caller values are turned into data once, where a record is built: [New],
+// WithAttrs and ReplaceAttrs coerce attribute values ([Coerce]) into one
+// bounded tree that the sanitizer, every sink and the wire encoder share.
+// Maps, slices and structs keep their JSON shape, a struct's fields stay
+// visible to key rules, and no value — one that holds itself, one nested a
+// thousand deep, one whose methods panic — can make any of them recurse
+// without bound or crash the program. [MaxDepth] is the nesting the ingest
+// contract accepts.
+//
 // The package imports nothing else from fieldlog.
 package logrecord

@@ -29,3 +29,26 @@ func ExampleParseLevel() {
 	fmt.Println(l, l.SeverityText(), err)
 	// Output: warning WARN <nil>
 }
+
+type login struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+	Roles    []string
+}
+
+func ExampleCoerce() {
+	v := logrecord.Coerce(slog.AnyValue(login{Name: "bob", Password: "hunter2", Roles: []string{"admin"}}))
+	fmt.Println(v.Kind())
+	for _, a := range v.Group() {
+		fmt.Println(a.Key, a.Value)
+	}
+	loop := []any{"x", nil}
+	loop[1] = loop
+	fmt.Println(logrecord.Data(logrecord.Coerce(slog.AnyValue(loop))))
+	// Output:
+	// Group
+	// name bob
+	// password hunter2
+	// Roles [admin]
+	// [x !CYCLE]
+}

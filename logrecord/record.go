@@ -11,7 +11,10 @@ import (
 // read through [Record.Attrs] and replaced by deriving a new Record, so a
 // Record handed to several sinks can be kept by all of them.
 //
-// Attribute values are [slog.Value]s; groups nest as slog group values.
+// Attribute values are [slog.Value]s, always in the shape [Coerce] gives:
+// New, WithAttrs and ReplaceAttrs coerce what they are given, so every
+// sink, the sanitizer and the wire encoder see the same bounded tree, with
+// LogValuers resolved, structs and maps as groups and lists as []any.
 type Record struct {
 	Time       time.Time // when the event happened; the zero time means unknown
 	Level      Level
@@ -25,10 +28,16 @@ type Record struct {
 	attrs []slog.Attr // never modified after the Record is built
 }
 
-// New returns a Record with the given fields. It copies attrs, so the caller
-// may reuse the slice.
+// New returns a Record with the given fields and attrs coerced (see
+// [CoerceAttrs]). It copies attrs, so the caller may reuse the slice.
 func New(t time.Time, level Level, logger, msg string, attrs ...slog.Attr) Record {
-	return Record{Time: t, Level: level, Logger: logger, Message: msg, attrs: slices.Clone(attrs)}
+	return Record{Time: t, Level: level, Logger: logger, Message: msg, attrs: ownCopy(attrs)}
+}
+
+// ownCopy returns attrs coerced, in a slice that does not share attrs'
+// backing array.
+func ownCopy(attrs []slog.Attr) []slog.Attr {
+	return slices.Clip(CoerceAttrs(slices.Clone(attrs)))
 }
 
 // NumAttrs returns the number of top-level attributes.
@@ -47,19 +56,22 @@ func (r Record) Attrs(f func(slog.Attr) bool) {
 // AttrsSlice returns a copy of the top-level attributes.
 func (r Record) AttrsSlice() []slog.Attr { return slices.Clone(r.attrs) }
 
-// Attr returns the value of the first top-level attribute with the given key.
+// Attr returns the value of the last top-level attribute with the given
+// key: the one a receiver of the record keeps when a key repeats.
 func (r Record) Attr(key string) (slog.Value, bool) {
-	for _, a := range r.attrs {
-		if a.Key == key {
-			return a.Value, true
+	for i := len(r.attrs) - 1; i >= 0; i-- {
+		if r.attrs[i].Key == key {
+			return r.attrs[i].Value, true
 		}
 	}
 	return slog.Value{}, false
 }
 
-// WithAttrs returns a copy of r with attrs appended to its attributes. The
-// original is not changed and the two share no backing array.
+// WithAttrs returns a copy of r with attrs, coerced, appended to its
+// attributes. The original is not changed and the two share no backing
+// array.
 func (r Record) WithAttrs(attrs ...slog.Attr) Record {
+	attrs = CoerceAttrs(attrs)
 	if len(attrs) == 0 {
 		return r
 	}
@@ -68,11 +80,11 @@ func (r Record) WithAttrs(attrs ...slog.Attr) Record {
 	return r
 }
 
-// ReplaceAttrs returns a copy of r whose attributes are attrs. The Record
-// takes ownership of the slice: the caller must not modify it afterwards.
-// Use it to build a derived record, for example a redacted one, without a
-// second copy.
+// ReplaceAttrs returns a copy of r whose attributes are attrs, coerced.
+// The Record takes ownership of the slice: the caller must not modify it
+// afterwards. Use it to build a derived record, for example a redacted
+// one, without a second copy.
 func (r Record) ReplaceAttrs(attrs []slog.Attr) Record {
-	r.attrs = slices.Clip(attrs)
+	r.attrs = slices.Clip(CoerceAttrs(attrs))
 	return r
 }

@@ -27,8 +27,9 @@ const (
 )
 
 // maxDepth bounds how deep nested attribute values are walked; deeper
-// values are replaced.
-const maxDepth = 32
+// values are replaced. Records hold values coerced to at most this depth,
+// so the bound only guards against a tree built some other way.
+const maxDepth = logrecord.MaxDepth
 
 // A Pattern is a caller's own rule for free text. Patterns run on every
 // text, after the built-in rules, without a cheap check before them:

@@ -168,10 +168,12 @@ func (sc *scrubber) anyValue(x any, depth int) (out any) {
 	case fmt.Stringer:
 		return sc.field(path, safeText(func() string { return t.String() }))
 	}
-	// Any other type becomes its text, field names included, so that a
-	// struct's Password field meets the kv_secret rule and an encoder
-	// further on finds nothing of its own to expand.
-	return sc.field(path, safeText(func() string { return fmt.Sprintf("%+v", x) }))
+	// Records hold coerced values, so this is a value that reached the
+	// sanitizer some other way: coerce it as a record would (a struct
+	// becomes a group whose Password field meets the key rules), never
+	// through fmt, which recurses without bound on a value holding itself.
+	v, _ := sc.value(path, logrecord.Coerce(slog.AnyValue(x)), depth)
+	return v
 }
 
 // groupNamesSecret reports whether a group names a secret in a field

@@ -2,9 +2,12 @@ package sink
 
 import (
 	"context"
-	"fmt"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,7 +105,7 @@ func (c *Console) Write(_ context.Context, r logrecord.Record) error {
 }
 
 func appendConsoleAttr(b []byte, prefix string, a slog.Attr) []byte {
-	a.Value = logrecord.Resolve(a.Value)
+	a.Value = logrecord.Coerce(a.Value) // a no-op for a record's values, which are coerced
 	key := a.Key
 	if prefix != "" {
 		key = prefix + "." + a.Key
@@ -122,9 +125,59 @@ func appendConsoleAttr(b []byte, prefix string, a slog.Attr) []byte {
 	case slog.KindTime:
 		return a.Value.Time().UTC().AppendFormat(b, time.RFC3339Nano)
 	case slog.KindAny:
-		return appendConsoleValue(b, safeSprint(a.Value.Any()))
+		// A coerced value: nil, a number, a list or an empty map.
+		return appendConsoleValue(b, string(appendText(nil, a.Value.Any())))
 	}
 	return append(b, a.Value.String()...)
+}
+
+// appendText writes a coerced value as fmt's %v would, without fmt: the
+// value is a tree of bounded depth, so this cannot recurse without end.
+func appendText(b []byte, x any) []byte {
+	switch t := x.(type) {
+	case nil:
+		return append(b, "<nil>"...)
+	case string:
+		return append(b, t...)
+	case bool:
+		return strconv.AppendBool(b, t)
+	case int64:
+		return strconv.AppendInt(b, t, 10)
+	case uint64:
+		return strconv.AppendUint(b, t, 10)
+	case float64:
+		return strconv.AppendFloat(b, t, 'g', -1, 64)
+	case json.Number:
+		return append(b, t...)
+	case []string:
+		b = append(b, '[')
+		for i, e := range t {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = append(b, e...)
+		}
+		return append(b, ']')
+	case []any:
+		b = append(b, '[')
+		for i, e := range t {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = appendText(b, e)
+		}
+		return append(b, ']')
+	case map[string]any:
+		b = append(b, "map["...)
+		for i, k := range slices.Sorted(maps.Keys(t)) {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = appendText(append(append(b, k...), ':'), t[k])
+		}
+		return append(b, ']')
+	}
+	return append(b, "<"+reflect.TypeOf(x).String()+">"...)
 }
 
 // appendConsoleValue appends s, quoted when it is empty, holds spaces,
@@ -136,18 +189,6 @@ func appendConsoleValue(b []byte, s string) []byte {
 		return strconv.AppendQuote(b, s)
 	}
 	return append(b, s...)
-}
-
-// safeSprint is fmt.Sprint that survives a panicking String or Error
-// method (fmt already recovers those; this also covers Formatter edge
-// cases).
-func safeSprint(v any) (s string) {
-	defer func() {
-		if p := recover(); p != nil {
-			s = fmt.Sprintf("!PANIC: %v", p)
-		}
-	}()
-	return fmt.Sprint(v)
 }
 
 // Flush does nothing: each Write reaches the writer before it returns.

@@ -11,6 +11,10 @@
 //   - A call below the configured level costs a few atomic loads and
 //     allocates nothing. Levels — global, per logger (with dotted-prefix
 //     inheritance) and per sink — can change at any time from any goroutine.
+//   - Caller values are coerced once, where the record is built
+//     (logrecord.Coerce): the sanitizer and every sink see the same
+//     bounded tree, and no value — cyclic, deeply nested, with panicking
+//     methods — can crash the program.
 //   - The sanitizer, when set, runs exactly once per record, before any
 //     sink sees it; the caller's record is never modified.
 //   - A sink that fails or panics does not affect the other sinks or the

@@ -15,10 +15,12 @@ import (
 //
 // Every record it handles carries the handler's logger name. Groups become
 // nested group attributes; empty groups and empty attributes are dropped;
-// LogValuers are resolved. A top-level attribute called "err" or "error"
-// whose value is an error fills the record's error text instead. At error
-// level and above the calling goroutine's stack is captured. Handle ignores
-// ctx cancellation; ctx only supplies trace ids.
+// values are coerced as logrecord.Coerce says (LogValuers resolved, depth
+// and cycles bounded, so no value can crash the program). A top-level
+// attribute called "err" or "error" whose value is an error fills the
+// record's error text instead. At error level and above the calling
+// goroutine's stack is captured. Handle ignores ctx cancellation; ctx only
+// supplies trace ids.
 type Handler struct {
 	m       *Manager
 	name    string
@@ -62,7 +64,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	n := len(attrs)
 	r.Attrs(func(a slog.Attr) bool {
-		attrs = appendResolved(attrs, a)
+		attrs = append(attrs, a)
 		return true
 	})
 	if i, err := errorAttr(attrs[n:]); err != nil {
@@ -75,6 +77,8 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if level >= logrecord.LevelError {
 		rec.StackTrace = callerStack()
 	}
+	// ReplaceAttrs coerces: it resolves LogValuers, drops empty attributes
+	// and groups and bounds depth, the groups opened by WithGroup included.
 	h.m.dispatch(ctx, st, rec.ReplaceAttrs(attrs))
 	return nil
 }
@@ -93,7 +97,8 @@ func errorAttr(attrs []slog.Attr) (int, error) {
 }
 
 // nest wraps the record's attributes in the open groups, adding the
-// attributes bound at each level. A group left empty disappears.
+// attributes bound at each level. A group left empty disappears when the
+// record coerces its attributes.
 func (h *Handler) nest(attrs []slog.Attr) []slog.Attr {
 	cur := attrs
 	for i := len(h.goas) - 1; i >= 0; i-- {
@@ -113,10 +118,7 @@ func (h *Handler) nest(attrs []slog.Attr) []slog.Attr {
 // WithAttrs returns a handler that adds attrs to every record, inside the
 // groups opened so far. The receiver is not changed.
 func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	var resolved []slog.Attr
-	for _, a := range attrs {
-		resolved = appendResolved(resolved, a)
-	}
+	resolved := slices.Clip(logrecord.CoerceAttrs(slices.Clone(attrs)))
 	if len(resolved) == 0 {
 		return h
 	}
@@ -138,29 +140,4 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	h2.goas = append(slices.Clip(h.goas), groupOrAttrs{group: name})
 	h2.grouped = true
 	return &h2
-}
-
-// appendResolved appends a to dst after resolving LogValuers, dropping
-// empty attributes and empty groups and inlining groups without a key.
-// A LogValuer that panics becomes an error string.
-func appendResolved(dst []slog.Attr, a slog.Attr) []slog.Attr {
-	a.Value = logrecord.Resolve(a.Value)
-	if a.Value.Kind() != slog.KindGroup {
-		if a.Key == "" && a.Value.Equal(slog.Value{}) {
-			return dst
-		}
-		return append(dst, a)
-	}
-	members := a.Value.Group()
-	var out []slog.Attr
-	for _, m := range members {
-		out = appendResolved(out, m)
-	}
-	if len(out) == 0 {
-		return dst
-	}
-	if a.Key == "" {
-		return append(dst, out...)
-	}
-	return append(dst, slog.Attr{Key: a.Key, Value: slog.GroupValue(out...)})
 }

@@ -2,8 +2,8 @@ package sink
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -19,7 +19,9 @@ import (
 //	log.Error("Request failed", err, "status", 500)
 //
 // Arguments after the message are slog-style: alternating keys and values,
-// or slog.Attr values; a value without a key gets the key "!BADKEY". Error
+// or slog.Attr values; a value without a key gets the key "!BADKEY".
+// Values are coerced as logrecord.Coerce says: maps, slices and structs
+// keep their shape, and no value can crash the program. Error
 // and Fatal take the error whose text fills the record's error field, and
 // capture the calling goroutine's stack, trimmed of fieldlog's own frames.
 // Fatal logs at fatal level and returns; it does not exit the program.
@@ -58,7 +60,7 @@ func (l *Logger) With(args ...any) *Logger {
 		return l
 	}
 	l2 := *l
-	l2.attrs = appendArgs(slices.Clip(l.attrs), args)
+	l2.attrs = slices.Clip(logrecord.CoerceAttrs(appendArgs(slices.Clip(l.attrs), args)))
 	return &l2
 }
 
@@ -224,11 +226,12 @@ func appendArgs(dst []slog.Attr, args []any) []slog.Attr {
 }
 
 // errorText returns err.Error(), or a placeholder if that panics (a nil
-// pointer with a value receiver, for example).
+// pointer with a value receiver, for example). The panic value is coerced,
+// never formatted with fmt.
 func errorText(err error) (s string) {
 	defer func() {
 		if p := recover(); p != nil {
-			s = fmt.Sprintf("!PANIC in %T.Error: %v", err, p)
+			s = "!PANIC in " + reflect.TypeOf(err).String() + ".Error: " + logrecord.Coerce(slog.AnyValue(p)).String()
 		}
 	}()
 	return err.Error()

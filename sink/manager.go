@@ -270,7 +270,7 @@ func (m *Manager) Enabled(logger string, l logrecord.Level) bool {
 
 // Log sends r to the sinks if its logger and level are enabled. Loggers and
 // the slog handler call it for you; use it to forward records built
-// elsewhere.
+// elsewhere (their attribute values were coerced when they were built).
 func (m *Manager) Log(ctx context.Context, r logrecord.Record) {
 	st := m.state.Load()
 	if r.Level < st.threshold(r.Logger) {
@@ -304,7 +304,7 @@ func (m *Manager) dispatch(ctx context.Context, st *state, r logrecord.Record) {
 func (m *Manager) extractIDs(ctx context.Context, r *logrecord.Record) {
 	defer func() {
 		if p := recover(); p != nil {
-			m.onError(fmt.Errorf("sink: trace extractor panicked: %v", p))
+			m.onError(fmt.Errorf("sink: trace extractor panicked: %s", panicText(p)))
 		}
 	}()
 	if ctx != nil {
@@ -315,7 +315,7 @@ func (m *Manager) extractIDs(ctx context.Context, r *logrecord.Record) {
 func (m *Manager) sanitize(r logrecord.Record) (out logrecord.Record, ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			m.onError(fmt.Errorf("sink: sanitizer panicked, record from %q dropped: %v", r.Logger, p))
+			m.onError(fmt.Errorf("sink: sanitizer panicked, record from %q dropped: %s", r.Logger, panicText(p)))
 			ok = false
 		}
 	}()
@@ -325,7 +325,7 @@ func (m *Manager) sanitize(r logrecord.Record) (out logrecord.Record, ok bool) {
 func (m *Manager) write(ctx context.Context, s Sink, r logrecord.Record) {
 	defer func() {
 		if p := recover(); p != nil {
-			m.onError(&SinkError{Sink: s, Op: "write", Err: fmt.Errorf("panic: %v", p)})
+			m.onError(&SinkError{Sink: s, Op: "write", Err: fmt.Errorf("panic: %s", panicText(p))})
 		}
 	}()
 	if err := s.Write(ctx, r); err != nil && !errors.Is(err, ErrClosed) {
@@ -370,7 +370,7 @@ func (m *Manager) each(ctx context.Context, op string, f func(Sink, context.Cont
 		wg.Go(func() {
 			defer func() {
 				if p := recover(); p != nil {
-					errs[i] = &SinkError{Sink: e.sink, Op: op, Err: fmt.Errorf("panic: %v", p)}
+					errs[i] = &SinkError{Sink: e.sink, Op: op, Err: fmt.Errorf("panic: %s", panicText(p))}
 				}
 			}()
 			if err := f(e.sink, ctx); err != nil {
@@ -395,3 +395,7 @@ func (m *Manager) each(ctx context.Context, op string, f func(Sink, context.Cont
 
 // slogLevel is a convenience for the handler.
 func slogLevel(l slog.Level) logrecord.Level { return logrecord.FromSlog(l) }
+
+// panicText describes a recovered panic value by its coerced value, never
+// formatting the value itself with fmt.
+func panicText(p any) string { return logrecord.Coerce(slog.AnyValue(p)).String() }

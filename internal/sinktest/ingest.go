@@ -19,11 +19,17 @@ type Ingest struct {
 	requests int
 	entries  []map[string]any
 	headers  []http.Header
+	bodies   [][]byte
 
 	// Respond, when set, decides the answer to each request from its
 	// decoded entries; returning 0 means 200. The entries of a 2xx answer
-	// are recorded.
+	// are recorded, and it carries {"accepted": N}.
 	Respond func(entries []map[string]any, h http.Header) (status int, header http.Header)
+	// RefuseGzip, when set, is the status a gzip body gets, as from the
+	// production backend, which does not decode gzip (400).
+	RefuseGzip int
+	// Path, when set, is the only path served; others get 404.
+	Path string
 }
 
 // NewIngest returns an Ingest that accepts everything.
@@ -43,7 +49,19 @@ func (g *Ingest) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // ServeHTTP lets an Ingest also serve a real listener.
 func (g *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.Path != "" && r.URL.Path != g.Path {
+		http.NotFound(w, r)
+		return
+	}
 	var body io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" && g.RefuseGzip != 0 {
+		g.mu.Lock()
+		g.requests++
+		g.headers = append(g.headers, r.Header.Clone())
+		g.mu.Unlock()
+		http.Error(w, `{"detail":"unsupported content encoding"}`, g.RefuseGzip)
+		return
+	}
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(r.Body)
 		if err != nil {
@@ -69,6 +87,7 @@ func (g *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	g.requests++
 	g.headers = append(g.headers, r.Header.Clone())
+	g.bodies = append(g.bodies, raw)
 	respond := g.Respond
 	g.mu.Unlock()
 	status := http.StatusOK
@@ -111,6 +130,14 @@ func (g *Ingest) Entries() []map[string]any {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]map[string]any(nil), g.entries...)
+}
+
+// Bodies returns the body of every request received and decoded, after
+// gzip, in arrival order.
+func (g *Ingest) Bodies() [][]byte {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([][]byte(nil), g.bodies...)
 }
 
 // Headers returns the headers of every request received.

@@ -1,0 +1,86 @@
+package backendsink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/soliplex/fieldlog/diskqueue"
+	"github.com/soliplex/fieldlog/internal/wire"
+	"github.com/soliplex/fieldlog/logrecord"
+)
+
+// A job is one record handed to the encoder, or a barrier (rec unset)
+// that Flush and Sync use to know everything before it is queued.
+type job struct {
+	rec     logrecord.Record
+	crumbs  []Breadcrumb
+	ident   *identity
+	handed  time.Time  // when Write took the record; set only when its own time is not valid
+	done    chan error // fatal records and barriers: sent when durable
+	barrier bool
+}
+
+// stamp notes the hand-over time of a record whose own time the wire
+// cannot carry; the clock is read only then.
+func (j *job) stamp() {
+	if !wire.ValidTime(j.rec.Time) {
+		j.handed = time.Now()
+	}
+}
+
+// encodeLoop turns handed-over records into wire JSON and appends them to
+// the store, off the callers' goroutines.
+func (s *Sink) encodeLoop() {
+	defer close(s.encDone)
+	var e encoder
+	var buf []byte
+	for {
+		select {
+		case j := <-s.in:
+			buf = s.encodeJob(&e, buf, j)
+		case <-s.stopEnc:
+			for {
+				select {
+				case j := <-s.in:
+					buf = s.encodeJob(&e, buf, j)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s *Sink) encodeJob(e *encoder, buf []byte, j job) []byte {
+	if j.barrier {
+		j.done <- s.store.Sync(s.drainCtx)
+		return buf
+	}
+	r, crumbs := repair(j.rec, j.crumbs, j.handed)
+	meta := entryMeta{installID: s.opts.InstallID, sessionID: s.opts.SessionID, userID: j.ident.userID, activeRun: j.ident.run, breadcrumbs: crumbs}
+	buf = e.entry(buf[:0], &r, &meta, MaxEntryBytes)
+	data := append([]byte(nil), buf...)
+	if cap(buf) > 4*MaxEntryBytes {
+		buf = nil
+	}
+	high := r.Level >= logrecord.LevelError
+	if j.done != nil {
+		// Returned to the caller of Write, not reported.
+		j.done <- s.store.AppendSync(s.drainCtx, high, data)
+	} else if err := s.store.Append(s.drainCtx, high, data); err != nil {
+		// The store counted a record too large for it; any other failure
+		// (Close's deadline, a closed queue) loses the record here.
+		if !errors.Is(err, diskqueue.ErrTooLarge) {
+			s.store.CountDrop(DropShutdown, high, 1)
+			if !errors.Is(err, context.Canceled) {
+				s.opts.OnError(fmt.Errorf("backendsink: queue a record: %w", err))
+			}
+		}
+	}
+	if high {
+		s.kick()
+	}
+	return buf
+}

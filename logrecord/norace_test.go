@@ -1,0 +1,5 @@
+//go:build !race
+
+package logrecord_test
+
+const raceEnabled = false
