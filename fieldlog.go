@@ -20,6 +20,7 @@ import (
 	"github.com/soliplex/fieldlog/breadcrumbs"
 	"github.com/soliplex/fieldlog/internal/report"
 	"github.com/soliplex/fieldlog/logrecord"
+	"github.com/soliplex/fieldlog/rum"
 	"github.com/soliplex/fieldlog/sanitizer"
 	"github.com/soliplex/fieldlog/sink"
 )
@@ -98,6 +99,10 @@ type Options struct {
 	// RecentRecords is how many sanitized records the status handler
 	// shows; default 50.
 	RecentRecords int
+	// RUM, when set, switches on real-user measurements (package rum):
+	// cold start, HTTP timing through Client.RUM().Middleware and
+	// .Transport, and the runtime stall sampler. Off by default.
+	RUM *rum.Options
 }
 
 // A Client owns a service's whole logging pipeline: the Manager, the
@@ -119,6 +124,7 @@ type Client struct {
 	closeErr  error
 	export    bool
 	exportMu  sync.Mutex
+	rum       *rum.Monitor // nil when off; a nil Monitor measures nothing
 }
 
 // New builds and starts the pipeline. With no endpoint it gives a
@@ -222,10 +228,17 @@ func New(opts Options) (*Client, error) {
 	if o.SetDefault {
 		slog.SetDefault(c.Slog())
 	}
+	c.logSessionStart()
+	if o.RUM != nil {
+		if c.rum, err = rum.New(c.manager.Logger("rum"), *o.RUM); err != nil {
+			_ = c.manager.Close(context.Background())
+			return nil, fmt.Errorf("fieldlog: Options.RUM: %w", err)
+		}
+		c.rum.StartSampler()
+	}
 	if o.HandleSignals {
 		c.handleSignals()
 	}
-	c.logSessionStart()
 	return c, nil
 }
 
@@ -272,6 +285,11 @@ func (c *Client) Handler() slog.Handler { return c.manager.Handler("app") }
 
 // Slog returns a slog.Logger on Handler.
 func (c *Client) Slog() *slog.Logger { return slog.New(c.Handler()) }
+
+// RUM returns the real-user measurements, or nil when Options.RUM is not
+// set; a nil Monitor is safe to use and measures nothing, so
+// client.RUM().Middleware(mux) works either way.
+func (c *Client) RUM() *rum.Monitor { return c.rum }
 
 // Manager returns the Manager, for levels per logger and per sink.
 func (c *Client) Manager() *sink.Manager { return c.manager }
@@ -345,7 +363,11 @@ func (c *Client) Close(ctx context.Context) error {
 		if c.stopSig != nil {
 			c.stopSig()
 		}
-		c.closeErr = c.manager.Close(ctx)
+		var rumErr error
+		if c.rum != nil {
+			rumErr = c.rum.Close(ctx) // its last summaries are shipped below
+		}
+		c.closeErr = errors.Join(rumErr, c.manager.Close(ctx))
 		if errors.Is(c.closeErr, context.DeadlineExceeded) {
 			c.opts.OnError(fmt.Errorf("fieldlog: close: %w; undelivered records stay on disk in %s", c.closeErr, c.opts.Dir))
 		}

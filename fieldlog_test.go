@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/soliplex/fieldlog"
+	"github.com/soliplex/fieldlog/rum"
 )
 
 // capture is an ingest endpoint that keeps every request body.
@@ -160,4 +161,24 @@ func TestStatusHandlerShowsOnlySanitizedValues(t *testing.T) {
 		assert.NotEqual(t, "not shipped", e["message"])
 	}
 	assert.False(t, c.Exporting())
+}
+
+func TestRUMIsOneOptionAway(t *testing.T) {
+	t.Setenv(fieldlog.EndpointEnv, "")
+	off, err := fieldlog.New(fieldlog.Options{Service: "svc", Dir: t.TempDir(), Console: io.Discard})
+	require.NoError(t, err)
+	assert.Nil(t, off.RUM(), "off by default")
+	h := off.RUM().Middleware(http.NotFoundHandler()) // safe when off
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	require.NoError(t, off.Close(context.Background()))
+
+	var console bytes.Buffer
+	on, err := fieldlog.New(fieldlog.Options{Service: "svc", Dir: t.TempDir(), Console: &console, RUM: &rum.Options{}})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) {})
+	on.RUM().Middleware(mux).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/users/42", nil))
+	require.NoError(t, on.Close(context.Background()))
+	assert.Contains(t, console.String(), "GET /users/{id}", "the route summary is shipped at Close")
+	assert.NotContains(t, console.String(), "/users/42")
 }

@@ -6,6 +6,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+
+	"github.com/soliplex/fieldlog/internal/ownreq"
 )
 
 // A request is one upload: a body of sent entries for an endpoint.
@@ -47,7 +49,7 @@ const maxDrain = 1 << 20
 
 func (p *httpPoster) post(ctx context.Context, req *request) Answer {
 	ans := Answer{Sent: req.sent, Gzip: req.gzip}
-	ctx = context.WithValue(ctx, ownRequestKey{}, true)
+	ctx = ownreq.With(ctx)
 	var body io.Reader = bytes.NewReader(req.body)
 	if req.gzip {
 		p.zbuf.Reset()

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/soliplex/fieldlog/diskqueue"
+	"github.com/soliplex/fieldlog/internal/ownreq"
 	"github.com/soliplex/fieldlog/logrecord"
 	"github.com/soliplex/fieldlog/sink"
 )
@@ -63,14 +64,12 @@ type identity struct {
 	run    *ActiveRun
 }
 
-type ownRequestKey struct{}
-
 // IsOwnRequest reports whether ctx belongs to a request the sink itself
 // makes. Instrumentation of HTTP clients should not log such requests, and
 // the sink drops records written with such a context, so that shipping
 // logs never produces more logs to ship.
 func IsOwnRequest(ctx context.Context) bool {
-	return ctx != nil && ctx.Value(ownRequestKey{}) != nil
+	return ownreq.Is(ctx)
 }
 
 var _ sink.Sink = (*Sink)(nil)

@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/soliplex/fieldlog/internal/ownreq"
 	"github.com/soliplex/fieldlog/internal/sinktest"
 	"github.com/soliplex/fieldlog/logrecord"
 	"github.com/soliplex/fieldlog/sink"
@@ -317,7 +318,7 @@ func TestOwnRequestsAreNotShipped(t *testing.T) {
 		})}
 		st := newMemStore()
 		s, _ := newTestSink(t, Options{Client: client}, st)
-		ownCtx := context.WithValue(t.Context(), ownRequestKey{}, true)
+		ownCtx := ownreq.With(t.Context())
 		require.NoError(t, s.Write(ownCtx, rec(logrecord.LevelInfo, "POST /api/v1/logs 200")))
 		require.NoError(t, s.Write(t.Context(), rec(logrecord.LevelInfo, "app record")))
 		require.NoError(t, s.Flush(t.Context()))

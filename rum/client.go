@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/soliplex/fieldlog/backendsink"
+	"github.com/soliplex/fieldlog/internal/ownreq"
 	"github.com/soliplex/fieldlog/logrecord"
 )
 
@@ -47,7 +47,7 @@ type transport struct {
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.m.closed.Load() || backendsink.IsOwnRequest(req.Context()) {
+	if t.m.closed.Load() || ownreq.Is(req.Context()) {
 		return t.base.RoundTrip(req)
 	}
 	start := time.Now()
