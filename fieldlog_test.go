@@ -182,3 +182,42 @@ func TestRUMIsOneOptionAway(t *testing.T) {
 	assert.Contains(t, console.String(), "GET /users/{id}", "the route summary is shipped at Close")
 	assert.NotContains(t, console.String(), "/users/42")
 }
+
+// TestWithUserPerRecord: two goroutines log at once for different users;
+// each record ships its own user_id, through the facade and through slog.
+func TestWithUserPerRecord(t *testing.T) {
+	var srv capture
+	ts := httptest.NewServer(&srv)
+	defer ts.Close()
+	c, err := fieldlog.New(fieldlog.Options{Service: "svc", Dir: t.TempDir(), Endpoint: ts.URL + "/api/v1/logs", Console: io.Discard, UserID: "process-user"})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for _, user := range []string{"alice", "bob"} {
+		wg.Go(func() {
+			ctx := fieldlog.WithActiveRun(fieldlog.WithUser(context.Background(), user), "thread-"+user, "run-"+user)
+			for i := range 50 {
+				c.Logger("App").InfoContext(ctx, "facade", "who", user, "i", i)
+				c.Slog().InfoContext(ctx, "slog", "who", user, "i", i)
+			}
+		})
+	}
+	wg.Wait()
+	c.Logger("App").Info("no user in the context")
+	require.NoError(t, c.Close(context.Background()))
+	entries, _ := srv.entries()
+	seen := 0
+	for _, e := range entries {
+		attrs, _ := e["attributes"].(map[string]any)
+		who, _ := attrs["who"].(string)
+		switch {
+		case who != "":
+			seen++
+			assert.Equal(t, who, e["user_id"])
+			run, _ := e["active_run"].(map[string]any)
+			assert.Equal(t, "run-"+who, run["run_id"])
+		case e["message"] == "no user in the context":
+			assert.Equal(t, "process-user", e["user_id"])
+		}
+	}
+	assert.Equal(t, 200, seen)
+}

@@ -1,6 +1,7 @@
 package backendsink
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -59,7 +60,7 @@ func (s *Sink) encodeJob(e *encoder, buf []byte, j job) []byte {
 		return buf
 	}
 	r, crumbs := repair(j.rec, j.crumbs, j.handed)
-	meta := entryMeta{installID: s.opts.InstallID, sessionID: s.opts.SessionID, userID: j.ident.userID, activeRun: j.ident.run, breadcrumbs: crumbs}
+	meta := entryMeta{installID: s.opts.InstallID, sessionID: cmp.Or(j.ident.sessionID, s.opts.SessionID), userID: j.ident.userID, activeRun: j.ident.run, breadcrumbs: crumbs}
 	buf = e.entry(buf[:0], &r, &meta, MaxEntryBytes)
 	data := append([]byte(nil), buf...)
 	if cap(buf) > 4*MaxEntryBytes {

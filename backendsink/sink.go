@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/soliplex/fieldlog/diskqueue"
+	"github.com/soliplex/fieldlog/internal/ident"
 	"github.com/soliplex/fieldlog/internal/ownreq"
 	"github.com/soliplex/fieldlog/logrecord"
 	"github.com/soliplex/fieldlog/sink"
@@ -60,8 +61,29 @@ type Sink struct {
 }
 
 type identity struct {
-	userID string
-	run    *ActiveRun
+	userID    string
+	run       *ActiveRun
+	sessionID string // "" means Options.SessionID
+}
+
+// withContext returns the identity of a record written with ctx: what ctx
+// carries (fieldlog.WithUser and friends) over the sink's own.
+func (id *identity) withContext(ctx context.Context) *identity {
+	c := ident.From(ctx)
+	if c == nil {
+		return id
+	}
+	out := *id
+	if c.HasUser {
+		out.userID = c.UserID
+	}
+	if c.HasRun {
+		out.run = &ActiveRun{ThreadID: c.ThreadID, RunID: c.RunID}
+	}
+	if c.SessionID != "" {
+		out.sessionID = c.SessionID
+	}
+	return &out
 }
 
 // IsOwnRequest reports whether ctx belongs to a request the sink itself
@@ -182,7 +204,7 @@ func (s *Sink) Write(ctx context.Context, r logrecord.Record) error {
 	if IsOwnRequest(ctx) {
 		return nil
 	}
-	j := job{rec: r, ident: s.ident.Load()}
+	j := job{rec: r, ident: s.ident.Load().withContext(ctx)}
 	j.stamp()
 	if r.Level >= logrecord.LevelError && s.opts.Breadcrumbs != nil {
 		j.crumbs = s.breadcrumbsBefore(r)
