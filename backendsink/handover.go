@@ -21,6 +21,7 @@ type job struct {
 	handed  time.Time  // when Write took the record; set only when its own time is not valid
 	done    chan error // fatal records and barriers: sent when durable
 	barrier bool
+	size    int64 // estimated bytes, held in Sink.inBytes while in the buffer
 }
 
 // stamp notes the hand-over time of a record whose own time the wire
@@ -55,6 +56,16 @@ func (s *Sink) encodeLoop() {
 }
 
 func (s *Sink) encodeJob(e *encoder, buf []byte, j job) []byte {
+	if j.size > 0 {
+		left := s.inBytes.Add(-j.size)
+		if s.stalled.Load() && (left <= s.opts.BufferBytes/2 && len(s.in) <= cap(s.in)/2) {
+			s.stalled.Store(false)
+		}
+		select {
+		case s.room <- struct{}{}:
+		default:
+		}
+	}
 	if j.barrier {
 		j.done <- s.store.Sync(s.drainCtx)
 		return buf
@@ -82,6 +93,14 @@ func (s *Sink) encodeJob(e *encoder, buf []byte, j job) []byte {
 	}
 	if high {
 		s.kick()
+	} else if s.queued++; s.queued >= s.opts.MaxBatch {
+		// Enough for a good batch: upload now rather than at the next
+		// tick, so the queue drains as fast as it fills.
+		s.queued = 0
+		select {
+		case s.ready <- struct{}{}:
+		default:
+		}
 	}
 	return buf
 }

@@ -14,14 +14,36 @@ import (
 	"github.com/soliplex/fieldlog/sink"
 )
 
+// Overflow is what Write does when the hand-over buffer is full.
+type Overflow int
+
+const (
+	// OverflowWait waits for room up to Options.MaxWait, then drops the
+	// record and counts it (buffer_full). A burst is throttled to the
+	// pipeline's speed — a healthy disk frees room within milliseconds, so
+	// nothing is lost — while a stalled disk costs the application one
+	// wait: once a wait has timed out, Write drops at once until the
+	// buffer has drained to half, so a stuck pipeline never freezes the
+	// program for longer than MaxWait.
+	OverflowWait Overflow = iota
+	// OverflowDrop never waits: a full buffer drops and counts at once.
+	OverflowDrop
+	// OverflowBlock waits as long as it takes: nothing is dropped at the
+	// hand-over, and a stalled disk stalls the program's log calls.
+	OverflowBlock
+)
+
 // Defaults of Options.
 const (
-	DefaultMaxBatch       = 100
+	DefaultMaxBatch       = 1000
+	MaxMaxBatch           = 10000
 	DefaultMaxBatchBytes  = 900 << 10
 	DefaultFlushInterval  = 30 * time.Second
 	DefaultMaxHold        = 5 * time.Minute
 	DefaultMaxBreadcrumbs = 20
-	DefaultBufferSize     = 4096
+	DefaultBufferSize     = 8192
+	DefaultBufferBytes    = 8 << 20
+	DefaultMaxWait        = time.Second
 	DefaultBackoffInitial = time.Second
 	DefaultBackoffMax     = 60 * time.Second
 	DefaultClientTimeout  = 30 * time.Second
@@ -59,10 +81,25 @@ type Options struct {
 	// dropped, counted and reported.
 	QueueMaxBytes int64
 
-	MaxBatch      int           // records per request; default and cap 100
+	// MaxBatch is the records per request: default 1000, at most 10,000.
+	// (The original client sent 100; the contract's only server-side
+	// limit is 1 MB per request, and larger batches let a service drain
+	// its queue at disk speed.)
+	MaxBatch      int
 	MaxBatchBytes int           // encoded bytes per request; default and cap 900 KB
-	FlushInterval time.Duration // longest a record waits before upload; default 30 s
-	BufferSize    int           // records handed over but not yet queued; default 4096; when full, records are dropped and counted
+	FlushInterval time.Duration // longest a record waits before upload when fewer than a batch are queued; default 30 s
+	// BufferSize and BufferBytes bound the records handed to Write but not
+	// yet queued: default 8192 records and 8 MB (estimated from the
+	// record's size). What happens when they are full is Overflow's to
+	// say.
+	BufferSize  int
+	BufferBytes int64
+	// Overflow says what Write does when the hand-over buffer is full;
+	// default OverflowWait.
+	Overflow Overflow
+	// MaxWait bounds how long Write waits for room with OverflowWait;
+	// default 1 s. See Overflow for why.
+	MaxWait time.Duration
 
 	// TokenProvider returns the bearer token. While it returns "", records
 	// stay on disk and nothing is sent (buffering before login). Nil means
@@ -131,9 +168,10 @@ func (o *Options) fill() error {
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: DefaultClientTimeout}
 	}
-	if o.MaxBatch <= 0 || o.MaxBatch > DefaultMaxBatch {
+	if o.MaxBatch <= 0 {
 		o.MaxBatch = DefaultMaxBatch
 	}
+	o.MaxBatch = min(o.MaxBatch, MaxMaxBatch)
 	if o.MaxBatchBytes <= 0 || o.MaxBatchBytes > DefaultMaxBatchBytes {
 		o.MaxBatchBytes = DefaultMaxBatchBytes
 	}
@@ -142,6 +180,12 @@ func (o *Options) fill() error {
 	}
 	if o.BufferSize <= 0 {
 		o.BufferSize = DefaultBufferSize
+	}
+	if o.BufferBytes <= 0 {
+		o.BufferBytes = DefaultBufferBytes
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = DefaultMaxWait
 	}
 	if o.MaxHold <= 0 {
 		o.MaxHold = DefaultMaxHold

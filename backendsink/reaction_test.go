@@ -27,6 +27,7 @@ import (
 func memOptions(in *sinktest.Ingest) Options {
 	return Options{
 		Client:         in.Client(),
+		MaxBatch:       100, // the batch sizes below are written for it
 		BackoffInitial: time.Millisecond,
 		BackoffMax:     5 * time.Millisecond,
 		FlushInterval:  time.Hour,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/soliplex/fieldlog/diskqueue"
 	"github.com/soliplex/fieldlog/internal/ident"
@@ -46,8 +47,14 @@ type Sink struct {
 	mu     sync.RWMutex // held for reading while handing over; for writing to close
 	closed bool
 
-	in      chan job
-	nudge   chan struct{}
+	in    chan job
+	nudge chan struct{} // an error record: upload now
+	ready chan struct{} // a batch's worth was queued: upload
+	room  chan struct{} // the encoder took a record: a waiting Write may try again
+
+	inBytes atomic.Int64 // estimated bytes of the records in s.in
+	queued  int          // records queued since the last ready signal; the encoder's
+	stalled atomic.Bool  // a wait for room timed out: drop at once until the buffer drains to half
 	flushes chan flushRequest
 	stopEnc chan struct{}
 	encDone chan struct{}
@@ -138,6 +145,8 @@ func newSink(opts Options, st store) (*Sink, error) {
 		store:   st,
 		in:      make(chan job, opts.BufferSize),
 		nudge:   make(chan struct{}, 1),
+		ready:   make(chan struct{}, 1),
+		room:    make(chan struct{}, 1),
 		flushes: make(chan flushRequest),
 		stopEnc: make(chan struct{}),
 		encDone: make(chan struct{}),
@@ -152,7 +161,7 @@ func newSink(opts Options, st store) (*Sink, error) {
 	go s.encodeLoop()
 	go func() {
 		defer close(s.upDone)
-		up.run(s.drainCtx, s.stopUp, s.nudge, s.flushes)
+		up.run(s.drainCtx, s.stopUp, s.nudge, s.ready, s.flushes)
 	}()
 	return s, nil
 }
@@ -217,16 +226,14 @@ func (s *Sink) Write(ctx context.Context, r logrecord.Record) error {
 		s.mu.RUnlock()
 		return sink.ErrClosed
 	}
+	j.size = estimateSize(&j.rec)
 	if j.done != nil {
+		s.inBytes.Add(j.size)
 		s.in <- j // fatal: wait for room rather than drop
-	} else {
-		select {
-		case s.in <- j:
-		default:
-			s.mu.RUnlock()
-			s.store.CountDrop(DropBufferFull, r.Level >= logrecord.LevelError, 1)
-			return nil
-		}
+	} else if !s.handOver(j) {
+		s.mu.RUnlock()
+		s.store.CountDrop(DropBufferFull, r.Level >= logrecord.LevelError, 1)
+		return nil
 	}
 	s.mu.RUnlock()
 	s.stats.written.Add(1)
@@ -242,6 +249,73 @@ func (s *Sink) Write(ctx context.Context, r logrecord.Record) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// handOver puts j in the hand-over buffer, as Options.Overflow says, and
+// reports whether it did.
+func (s *Sink) handOver(j job) bool {
+	if s.tryHandOver(j) {
+		return true
+	}
+	switch s.opts.Overflow {
+	case OverflowDrop:
+		return false
+	case OverflowWait:
+		if s.stalled.Load() {
+			return false
+		}
+	}
+	var timeout <-chan time.Time
+	if s.opts.Overflow == OverflowWait {
+		t := time.NewTimer(s.opts.MaxWait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		select {
+		case <-s.room:
+			if s.tryHandOver(j) {
+				return true
+			}
+		case <-timeout:
+			s.stalled.Store(true)
+			return false
+		}
+	}
+}
+
+// tryHandOver puts j in the hand-over buffer if there is room for it, in
+// records and in bytes, without waiting.
+func (s *Sink) tryHandOver(j job) bool {
+	if !s.fits(j.size) {
+		return false
+	}
+	select {
+	case s.in <- j:
+		return true
+	default:
+		s.inBytes.Add(-j.size)
+		return false
+	}
+}
+
+// fits reserves size bytes of the hand-over buffer if they fit (a record
+// always fits in an empty buffer).
+func (s *Sink) fits(size int64) bool {
+	n := s.inBytes.Add(size)
+	if n <= s.opts.BufferBytes || n == size {
+		return true
+	}
+	s.inBytes.Add(-size)
+	return false
+}
+
+// estimateSize is a cheap guess at a record's encoded size, for the
+// hand-over buffer's byte bound.
+func estimateSize(r *logrecord.Record) int64 {
+	n := 256 + len(r.Message) + len(r.Error) + len(r.StackTrace)
+	n += 48 * r.NumAttrs()
+	return int64(n)
 }
 
 func (s *Sink) breadcrumbsBefore(r logrecord.Record) (out []Breadcrumb) {

@@ -79,7 +79,7 @@ type flushRequest struct {
 // nudged (an error record arrived), when a backoff ends and when Flush
 // asks, until stop is closed; then it makes a final upload that ignores
 // backoff and the gate, with drain, which Close cancels at its deadline.
-func (u *uploader) run(drain context.Context, stop <-chan struct{}, nudge <-chan struct{}, flushes <-chan flushRequest) {
+func (u *uploader) run(drain context.Context, stop, nudge, ready <-chan struct{}, flushes <-chan flushRequest) {
 	tick := time.NewTimer(u.opts.FlushInterval)
 	defer tick.Stop()
 	retry := time.NewTimer(time.Hour)
@@ -95,6 +95,8 @@ func (u *uploader) run(drain context.Context, stop <-chan struct{}, nudge <-chan
 			tick.Reset(u.opts.FlushInterval)
 		case <-nudge:
 			u.background(drain, trigger{urgent: true})
+		case <-ready:
+			u.background(drain, trigger{fullOnly: true})
 		case <-retry.C:
 			u.background(drain, trigger{})
 		case req := <-flushes:
@@ -128,6 +130,7 @@ type trigger struct {
 	urgent   bool // an error or fatal record arrived
 	explicit bool // Flush
 	final    bool // Close: ignore backoff and the gate
+	fullOnly bool // a batch's worth was queued: send full batches only, leave a remainder for later
 }
 
 // cycle uploads batches until the queue is empty or something stops it,
@@ -160,6 +163,9 @@ func (u *uploader) cycle(ctx context.Context, tr trigger) error {
 		if len(items) == 0 && len(lost) == 0 {
 			return nil
 		}
+		if tr.fullOnly && !u.full(items, budget) {
+			return nil
+		}
 		switch u.send(ctx, token, items, lost, false) {
 		case resultStop:
 			return u.stopErr(ctx)
@@ -169,6 +175,19 @@ func (u *uploader) cycle(ctx context.Context, tr trigger) error {
 			}
 		}
 	}
+}
+
+// full reports whether items make a full batch: the record cap, or most
+// of the byte budget.
+func (u *uploader) full(items []item, budget int) bool {
+	if len(items) >= u.opts.MaxBatch {
+		return true
+	}
+	n := 0
+	for _, it := range items {
+		n += len(it.data)
+	}
+	return n >= budget*3/4
 }
 
 // envelopeReserve is room kept in a batch for {"logs":[…],"resource":…}.
