@@ -221,3 +221,27 @@ func TestWithUserPerRecord(t *testing.T) {
 	}
 	assert.Equal(t, 200, seen)
 }
+
+// TestPinnedEndpointWins: an endpoint pinned at build time cannot be
+// redirected by the environment.
+func TestPinnedEndpointWins(t *testing.T) {
+	var pinned, elsewhere capture
+	ts := httptest.NewServer(&pinned)
+	defer ts.Close()
+	other := httptest.NewServer(&elsewhere)
+	defer other.Close()
+	bin := filepath.Join(t.TempDir(), "quickstart")
+	out, err := exec.Command("go", "build", "-o", bin,
+		"-ldflags", "-X github.com/soliplex/fieldlog.pinnedEndpoint="+ts.URL+"/api/v1/logs",
+		"./examples/quickstart").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	cache := t.TempDir()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache, "HOME="+cache, fieldlog.EndpointEnv+"="+other.URL+"/api/v1/logs")
+	out, err = cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	got, _ := pinned.entries()
+	assert.Len(t, got, 2)
+	stray, _ := elsewhere.entries()
+	assert.Empty(t, stray)
+}
