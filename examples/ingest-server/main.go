@@ -33,12 +33,31 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "ingest-server:", err)
-		os.Exit(1)
-	}
+	err := run(ctx, os.Args[1:], os.Stderr, nil)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
 }
+
+// exitCode is the process's exit status for run's error: 0 for none and
+// for -h, 2 for a flag the flag package has already explained, 1 for
+// anything else, which it prints.
+func exitCode(err error, stderr io.Writer) int {
+	var fe flagError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &fe):
+		return 2
+	}
+	fmt.Fprintln(stderr, "ingest-server:", err)
+	return 1
+}
+
+// A flagError is a command line the flag package rejected and has
+// printed, with the usage.
+type flagError struct{ error }
+
+func (e flagError) Unwrap() error { return e.error }
 
 // run serves until ctx ends. ready, when set, receives the address the
 // server listens on.
@@ -75,7 +94,10 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	alertAt := fs.Int("alert-threshold", 0, "print an alert when one error fingerprint is seen this often within -alert-window (0: off)")
 	alertWindow := fs.Duration("alert-window", time.Hour, "window of -alert-threshold")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return flagError{err}
 	}
 	out = &lockedWriter{w: out} // request goroutines report through it
 	if *token == "" {

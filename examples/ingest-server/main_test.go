@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +19,49 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// With mainArgsEnv set, the test binary runs the program's main with
+// those arguments (one per line), so that tests can see its exit status.
+const mainArgsEnv = "INGEST_SERVER_TEST_MAIN_ARGS"
+
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv(mainArgsEnv); ok {
+		os.Args = append([]string{"ingest-server"}, strings.Split(args, "\n")...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runMain runs main in a child process and returns its exit status and
+// output.
+func runMain(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), mainArgsEnv+"="+strings.Join(args, "\n"))
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), string(out)
+	}
+	require.NoError(t, err, string(out))
+	return 0, string(out)
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	for _, arg := range []string{"-h", "--help", "-help"} {
+		code, out := runMain(t, arg)
+		assert.Equal(t, 0, code, out)
+		assert.Contains(t, out, "-listen")
+		assert.NotContains(t, out, "help requested")
+	}
+	code, out := runMain(t, "-nope")
+	assert.Equal(t, 2, code, out)
+	assert.Equal(t, 1, strings.Count(out, "not defined"), "the flag error is printed once:\n%s", out)
+	code, out = runMain(t, "-listen", "127.0.0.1:0", "-mode", "lenient", "-token", "t", "-store", t.TempDir())
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, out, "ingest-server: ")
+}
 
 func TestServeStoreAndShutDown(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "logs")

@@ -3,11 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/soliplex/fieldlog/diskqueue"
@@ -21,42 +20,40 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) (i
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: offline-replay inspect --queue DIR [--first N]
 
-Shows what a queue directory holds without sending anything: pending
-records by class, bytes, oldest and newest timestamps, records dropped over
-the queue's life, and the first records in delivery order.
+Shows what a queue directory holds, changing nothing: pending records by
+class, bytes, oldest and newest timestamps, records dropped over the
+queue's life by reason, and the first records in delivery order. DIR may
+also be the directory a service gave fieldlog.New (its queue is in
+DIR/queue). A path that holds no queue is an error (exit code 1).
 
 Example:
-  offline-replay inspect --queue ./copied-queue
+  offline-replay inspect --queue /tmp/copied-queue
 
 Flags:
 `)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return exitFailure, parseErr(err)
+		return exitUsage, parseErr(err)
 	}
 	if *queue == "" {
-		fmt.Fprintln(stderr, "offline-replay inspect: --queue is required")
-		fs.Usage()
-		return exitFailure, errUsage
+		return exitUsage, usageError(fs, stderr, []string{"--queue is required"})
 	}
-	// Read-only: inspecting never changes the queue, and a mistyped path
-	// is an error rather than a new, empty queue.
-	q, err := diskqueue.OpenReadOnly(*queue, &diskqueue.Options{OnError: func(err error) { fmt.Fprintln(stderr, "  warning:", err) }})
-	if errors.Is(err, diskqueue.ErrLocked) {
-		return exitFailure, fmt.Errorf("queue %s is in use by another process", *queue)
-	}
-	if errors.Is(err, diskqueue.ErrNotExist) {
-		return exitFailure, fmt.Errorf("no queue at %s", *queue)
-	}
+	// Read-only: inspecting never changes or creates anything, and a
+	// mistyped path is an error rather than a new, empty queue.
+	dir, err := findQueue(*queue)
 	if err != nil {
 		return exitFailure, err
+	}
+	q, err := diskqueue.OpenReadOnly(dir, &diskqueue.Options{OnError: func(err error) { fmt.Fprintln(stderr, "offline-replay: warning:", describe(err)) }})
+	if err != nil {
+		return exitFailure, openError(dir, err)
 	}
 	defer q.Close(context.WithoutCancel(ctx))
 	st := q.Stats()
 	items, err := q.Peek(st.Pending+1, 1<<40)
 	if err != nil {
-		return exitFailure, err
+		return exitFailure, fmt.Errorf("reading the queue in %s failed: %s", dir, describe(err))
 	}
 	type head struct {
 		Timestamp string `json:"timestamp"`
@@ -83,7 +80,7 @@ Flags:
 			heads = append(heads, h)
 		}
 	}
-	fmt.Fprintf(stdout, "queue:    %s\n", *queue)
+	fmt.Fprintf(stdout, "queue:    %s\n", dir)
 	fmt.Fprintf(stdout, "pending:  %d (high %d, normal %d)\n", st.Pending, st.PendingHigh, st.Pending-st.PendingHigh)
 	fmt.Fprintf(stdout, "bytes:    %d\n", st.Bytes)
 	if !oldest.IsZero() {
@@ -108,17 +105,9 @@ func formatCounts(m map[string]int64) string {
 	if len(m) == 0 {
 		return "none"
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	parts := make([]string, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, k+" "+num(m[k]))
 	}
-	sort.Strings(keys)
-	s := ""
-	for i, k := range keys {
-		if i > 0 {
-			s += ", "
-		}
-		s += fmt.Sprintf("%s %d", k, m[k])
-	}
-	return s
+	return strings.Join(parts, ", ")
 }

@@ -2,15 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"time"
-
-	"github.com/soliplex/fieldlog/breadcrumbs"
-	"github.com/soliplex/fieldlog/sink"
 )
 
 func runLog(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
@@ -21,104 +15,94 @@ func runLog(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	count := fs.Int("count", 100, "number of records to log")
 	prefix := fs.String("id-prefix", "rec-", "text before each record's zero-padded sequence number")
 	errorEvery := fs.Int("error-every", 50, "log an error record every K records (0: never)")
+	maxBytes := registerMaxQueueBytes(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: offline-replay log --endpoint URL [--token T] --queue DIR --count N
-       [--id-prefix P] [--error-every K] [--timeout D] [--progress=bar|lines|none]
+       [--id-prefix P] [--error-every K] [--max-queue-bytes SIZE] [--timeout D] [--progress=bar|lines|none]
 
 Logs N synthetic records of a realistic session (navigation, HTTP calls,
-warnings, errors), each message holding P and its sequence number (%06d,
-from 0), then ships them. With --progress=lines it prints "persisted <n>"
-once records up to n are on disk and "delivered <n>" as batches are
-confirmed.
+warnings, errors, and a failed sign-in whose email, password and bearer
+header redaction replaces), each message holding P and its sequence number
+(%06d, from 0), then ships them. The queue keeps at most --max-queue-bytes;
+past it the oldest records are dropped, and the summary says so.
+
+With --progress=lines it prints "logged <n>: delivered <d>, dropped <x>,
+queued <q>" as records reach the disk, then "delivered <n> of <total>".
+Trouble (server unreachable, a rejected token) is printed whatever
+--progress says; a 401, 403, 404 or redirect stops at once.
+
+Ends with a summary; exit codes as "offline-replay -h" lists them
+(0 delivered, 3 still queued, 4 stopped by a permanent answer, 5 some
+dropped, 130 interrupted).
 
 Example:
-  offline-replay log --endpoint http://127.0.0.1:8080/api/v1/logs --token secret --queue ./q --count 1000 --progress=lines
+  offline-replay log --endpoint http://127.0.0.1:8080/api/v1/logs --token secret --queue /tmp/fieldlog-q --count 1000
 
 Flags:
 `)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return exitFailure, parseErr(err)
+		return exitUsage, parseErr(err)
 	}
-	if err := sf.check(fs, stderr); err != nil {
-		return exitFailure, err
-	}
+	problems := append(sf.problems(), maxBytes.problems()...)
 	if *count <= 0 || *errorEvery < 0 {
-		fmt.Fprintln(stderr, "offline-replay log: --count must be positive and --error-every not negative")
-		return exitFailure, errUsage
+		problems = append(problems, "--count must be positive and --error-every not negative")
 	}
-	crumbs := breadcrumbs.New(nil)
-	s, err := openSink(&sf, newID(), newID(), crumbs, func(error) {})
+	if err := usageError(fs, stderr, problems); err != nil {
+		return exitUsage, err
+	}
+	p, err := openPipeline(&sf, logQueue(sf.queue), int64(*maxBytes), true)
 	if err != nil {
 		return exitFailure, err
 	}
-	m := newManager(crumbs, s)
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = m.Close(closeCtx)
-	}()
+	d := newDisplay(sf.progress, stdout, stderr)
+	written, end := write(ctx, p, d, newSession(p.manager, *prefix, *errorEvery), *count, sf.progress)
+	if end.kind == endDone {
+		end = deliver(ctx, p, &sf, d)
+	}
+	budget := closeBudget
+	if end.kind == endInterrupted {
+		budget = closeBudgetInterrupt
+	}
+	t := p.close(ctx, budget)
+	t.written = written
+	return finish(stdout, stderr, &t, "logged by this run", conclude(end, &t, &sf)), nil
+}
 
-	session := newSession(m, *prefix, *errorEvery)
-	for i := range *count {
-		session.emit(i)
-		if i%25 == 24 || i == *count-1 {
-			if err := s.Sync(ctx); err != nil {
-				return exitFailure, fmt.Errorf("write queue: %w", err)
-			}
-			if sf.progress == "lines" {
-				fmt.Fprintf(stdout, "persisted %d\n", i)
-			}
+// write logs count records of the session, making them durable in chunks,
+// and returns how many it logged. It stops early when ctx ends, when the
+// disk fails, or when the sink is paused by a permanent answer (delivery
+// then says which).
+func write(ctx context.Context, p *pipeline, d *display, s *session, count int, mode string) (int, delivery) {
+	chunk := min(1000, max(25, count/100))
+	if mode != "lines" {
+		chunk = 1000 // well within the sink's hand-over buffer
+	}
+	for i := range count {
+		if sig, ok := interrupted(ctx); ok {
+			d.done()
+			return i, delivery{kind: endInterrupted, sig: sig}
 		}
-		if ctx.Err() != nil {
-			return exitQueued, nil
+		s.emit(i)
+		if (i+1)%chunk != 0 && i+1 != count {
+			continue
+		}
+		if err := p.sink.Sync(ctx); err != nil {
+			if sig, ok := interrupted(ctx); ok {
+				d.done()
+				return i + 1, delivery{kind: endInterrupted, sig: sig}
+			}
+			d.done()
+			return i + 1, delivery{kind: endFailed, msg: "writing the queue failed: " + describe(err)}
+		}
+		st := p.sink.Stats()
+		d.logged(i+1, count, st.Confirmed, sum(st.Dropped), st.Pending)
+		if st.Paused != "" {
+			d.done()
+			return i + 1, delivery{kind: endDone} // deliver reports the pause at once
 		}
 	}
-	return deliver(ctx, s, &sf, *count, stdout, stderr), nil
-}
-
-// session produces a plausible stream of records: a user moving through
-// an app that talks to its backend, with the odd warning and error.
-type session struct {
-	prefix     string
-	errorEvery int
-	router     *sink.Logger
-	http       *sink.Logger
-	auth       *sink.Logger
-	lifecycle  *sink.Logger
-	ui         *sink.Logger
-}
-
-func newSession(m *sink.Manager, prefix string, errorEvery int) *session {
-	return &session{
-		prefix: prefix, errorEvery: errorEvery,
-		router: m.Logger("Router"), http: m.Logger("Http.Client"), auth: m.Logger("Auth"),
-		lifecycle: m.Logger("Lifecycle"), ui: m.Logger("UI.Chat"),
-	}
-}
-
-var routes = []string{"/home", "/chat", "/chat/thread-7", "/settings", "/billing"}
-
-func (s *session) emit(i int) {
-	tag := fmt.Sprintf("[%s%06d]", s.prefix, i)
-	route := routes[i%len(routes)]
-	switch {
-	case s.errorEvery > 0 && i%s.errorEvery == s.errorEvery-1:
-		s.http.Error("Request failed: 500 "+tag, errors.New("HttpException: 500 Internal Server Error"),
-			"method", "POST", "url", "/api/v1/chat", "status", 500, "attempt", 1+i%3)
-	case i == 0:
-		s.lifecycle.Info("App started "+tag, "version", "1.4.2", "build", 1402, "cold_start_ms", 812)
-	case i%17 == 16:
-		s.http.Warn("Slow response "+tag, "url", "/api/v1/history", "duration", 2310*time.Millisecond)
-	case i%11 == 10:
-		s.auth.Info("Token refreshed "+tag, "expires_in_s", 3600)
-	case i%5 == 0:
-		s.router.Info("Navigated to "+route+" "+tag, "route", route)
-	case i%5 == 2:
-		s.ui.Debug("Tapped Send "+tag, slog.Group("draft", "chars", 40+i%200, "attachments", i%2))
-	default:
-		s.http.Info("POST /api/v1/chat 200 "+tag, "method", "POST", "url", "/api/v1/chat", "status", 200,
-			"duration_ms", 120+i%90, "bytes", 512+i%4096)
-	}
+	d.done()
+	return count, delivery{kind: endDone}
 }

@@ -5,7 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"time"
+
+	"github.com/soliplex/fieldlog/diskqueue"
 )
 
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
@@ -17,35 +18,54 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 		fmt.Fprint(stderr, `usage: offline-replay replay --endpoint URL [--token T] --queue DIR [--timeout D] [--progress=bar|lines|none]
 
 Ships whatever a queue directory holds, for example one copied from a
-machine in the field. Records keep the install, session and user ids they
-were logged with. Exit code 0 when everything is delivered, 3 when records
-remain queued at the timeout.
+machine in the field (DIR may also be the directory a service gave
+fieldlog.New, which keeps its queue in DIR/queue). Records keep the
+install, session and user ids they were logged with; nothing in the queue
+is dropped to make room. A path that holds no queue is an error.
+
+Trouble (server unreachable, a rejected token) is printed whatever
+--progress says; a 401, 403, 404 or redirect stops at once. Ends with a
+summary; exit codes as "offline-replay -h" lists them (0 delivered, 1 no
+queue, 3 still queued, 4 stopped by a permanent answer, 5 some dropped,
+130 interrupted).
 
 Example:
-  offline-replay replay --endpoint https://logs.example.internal/api/v1/logs --token secret --queue ./copied-queue
+  offline-replay replay --endpoint https://logs.example.internal/api/v1/logs --token secret --queue /tmp/copied-queue
 
 Flags:
 `)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return exitFailure, parseErr(err)
+		return exitUsage, parseErr(err)
 	}
-	if err := sf.check(fs, stderr); err != nil {
-		return exitFailure, err
+	if err := usageError(fs, stderr, sf.problems()); err != nil {
+		return exitUsage, err
 	}
-	s, err := openSink(&sf, newID(), newID(), nil, func(error) {})
+	dir, err := findQueue(sf.queue)
 	if err != nil {
 		return exitFailure, err
 	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = s.Close(closeCtx)
-	}()
-	total := s.Stats().Pending
-	if sf.progress != "none" {
-		fmt.Fprintf(stderr, "  %d records queued in %s\n", total, sf.queue)
+	// A damaged file is reported as it is: opening it for writing would
+	// move it aside and replay an empty queue.
+	probe, err := diskqueue.OpenReadOnly(dir, nil)
+	if err != nil {
+		return exitFailure, openError(dir, err)
 	}
-	return deliver(ctx, s, &sf, total, stdout, stderr), nil
+	_ = probe.Close(context.Background())
+	p, err := openPipeline(&sf, dir, 0, false)
+	if err != nil {
+		return exitFailure, err
+	}
+	d := newDisplay(sf.progress, stdout, stderr)
+	if sf.progress != "none" {
+		fmt.Fprintf(stderr, "  %s records queued in %s\n", num(p.before), dir)
+	}
+	end := deliver(ctx, p, &sf, d)
+	budget := closeBudget
+	if end.kind == endInterrupted {
+		budget = closeBudgetInterrupt
+	}
+	t := p.close(ctx, budget)
+	return finish(stdout, stderr, &t, "", conclude(end, &t, &sf)), nil
 }
