@@ -17,18 +17,19 @@ import (
 // discardStore accepts and forgets everything.
 type discardStore struct{}
 
-func (*discardStore) Append(context.Context, bool, []byte) error     { return nil }
-func (*discardStore) AppendSync(context.Context, bool, []byte) error { return nil }
-func (*discardStore) Peek(int, int) ([]item, error)                  { return nil, nil }
-func (*discardStore) Pending() int                                   { return 0 }
-func (*discardStore) Lost() map[string]int64                         { return nil }
-func (*discardStore) Close(context.Context) error                    { return nil }
-func (*discardStore) Delete([]uint64) error                          { return nil }
-func (*discardStore) Sync(context.Context) error                     { return nil }
-func (*discardStore) Discard(string, []uint64) error                 { return nil }
-func (*discardStore) CountDrop(string, bool, int)                    {}
-func (*discardStore) Unreported() diskqueue.Unreported               { return diskqueue.Unreported{} }
-func (*discardStore) MarkReported(diskqueue.Unreported)              {}
+func (*discardStore) Append(context.Context, bool, []byte) error       { return nil }
+func (*discardStore) AppendSync(context.Context, bool, []byte) error   { return nil }
+func (*discardStore) Peek(int, int) ([]item, error)                    { return nil, nil }
+func (*discardStore) PeekExcluding(int, int, []uint64) ([]item, error) { return nil, nil }
+func (*discardStore) Pending() int                                     { return 0 }
+func (*discardStore) Lost() map[string]int64                           { return nil }
+func (*discardStore) Close(context.Context) error                      { return nil }
+func (*discardStore) Delete([]uint64) error                            { return nil }
+func (*discardStore) Sync(context.Context) error                       { return nil }
+func (*discardStore) Discard(string, []uint64) error                   { return nil }
+func (*discardStore) CountDrop(string, bool, int)                      {}
+func (*discardStore) Unreported() diskqueue.Unreported                 { return diskqueue.Unreported{} }
+func (*discardStore) MarkReported(diskqueue.Unreported)                {}
 
 // BenchmarkWrite measures what a log call costs the caller with the
 // backend sink installed: the hand-over only, as encoding and disk happen

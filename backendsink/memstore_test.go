@@ -123,12 +123,19 @@ func (m *memStore) AppendSync(_ context.Context, high bool, data []byte) error {
 func (m *memStore) Sync(context.Context) error { return nil }
 
 func (m *memStore) Peek(maxCount, maxBytes int) ([]item, error) {
+	return m.PeekExcluding(maxCount, maxBytes, nil)
+}
+
+func (m *memStore) PeekExcluding(maxCount, maxBytes int, exclude []uint64) ([]item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []item
 	size := 0
 	for _, list := range [][]item{m.high, m.normal} {
 		for _, it := range list {
+			if _, skip := slices.BinarySearch(exclude, it.id); skip {
+				continue
+			}
 			if len(out) == maxCount || (len(out) > 0 && size+len(it.data) > maxBytes) {
 				return out, nil
 			}

@@ -44,6 +44,7 @@ const (
 	DefaultBufferSize     = 8192
 	DefaultBufferBytes    = 8 << 20
 	DefaultMaxWait        = time.Second
+	DefaultMaxInFlight    = 4
 	DefaultBackoffInitial = time.Second
 	DefaultBackoffMax     = 60 * time.Second
 	DefaultClientTimeout  = 30 * time.Second
@@ -94,6 +95,11 @@ type Options struct {
 	// say.
 	BufferSize  int
 	BufferBytes int64
+	// MaxInFlight bounds the requests sent at once while every answer is a
+	// confirmation; default 4. Any other answer stops them all: the
+	// uploader waits for those in flight, then applies the reaction table
+	// to the first failure, one request at a time. 1 sends one at a time.
+	MaxInFlight int
 	// Overflow says what Write does when the hand-over buffer is full;
 	// default OverflowWait.
 	Overflow Overflow
@@ -186,6 +192,9 @@ func (o *Options) fill() error {
 	}
 	if o.MaxWait <= 0 {
 		o.MaxWait = DefaultMaxWait
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
 	}
 	if o.MaxHold <= 0 {
 		o.MaxHold = DefaultMaxHold

@@ -31,7 +31,11 @@ func (d diskStore) AppendSync(ctx context.Context, high bool, data []byte) error
 func (d diskStore) Sync(ctx context.Context) error { return d.q.Sync(ctx) }
 
 func (d diskStore) Peek(maxCount, maxBytes int) ([]item, error) {
-	got, err := d.q.Peek(maxCount, maxBytes)
+	return d.PeekExcluding(maxCount, maxBytes, nil)
+}
+
+func (d diskStore) PeekExcluding(maxCount, maxBytes int, exclude []uint64) ([]item, error) {
+	got, err := d.q.PeekExcluding(maxCount, maxBytes, exclude)
 	if err != nil {
 		return nil, err
 	}

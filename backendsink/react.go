@@ -20,6 +20,12 @@ const (
 // bisecting a batch that keeps failing with server errors: a 5xx is then
 // returned to the caller instead of backing off.
 func (u *uploader) send(ctx context.Context, token string, items []item, lost []byte, isolating bool) result {
+	req := u.prepare(token, items, lost)
+	return u.react(ctx, token, req, u.post.post(ctx, req), items, lost, isolating)
+}
+
+// prepare builds the request for items (and the lost-records entry).
+func (u *uploader) prepare(token string, items []item, lost []byte) *request {
 	endpoint := *u.endpoint.Load()
 	req := &request{endpoint: endpoint, token: token, sent: len(items), gzip: u.opts.Gzip && !u.plain[endpoint]}
 	if len(lost) > 0 {
@@ -28,14 +34,25 @@ func (u *uploader) send(ctx context.Context, token string, items []item, lost []
 	req.body = u.buildBody(items, lost)
 	u.stats.requests.Add(1)
 	u.stats.sent.Add(int64(len(items)))
-	ans := u.post.post(ctx, req)
-	if ans.Err != nil && ctx.Err() != nil {
-		return resultStop // Flush's ctx or Close's deadline ended it: no verdict on the server
-	}
+	return req
+}
+
+// action classifies an answer.
+func (u *uploader) action(ans Answer) Action {
 	act := u.opts.Classify(ans)
 	if act == Unexpected && u.opts.ConfirmAny2xx && ans.Status >= 200 && ans.Status < 300 {
 		act = Confirm
 	}
+	return act
+}
+
+// react applies the reaction table to the answer to req.
+func (u *uploader) react(ctx context.Context, token string, req *request, ans Answer, items []item, lost []byte, isolating bool) result {
+	endpoint := req.endpoint
+	if ans.Err != nil && ctx.Err() != nil {
+		return resultStop // Flush's ctx or Close's deadline ended it: no verdict on the server
+	}
+	act := u.action(ans)
 	if act == Confirm {
 		u.confirm(items, lost, isolating)
 		return resultOK

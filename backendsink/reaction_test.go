@@ -28,6 +28,7 @@ func memOptions(in *sinktest.Ingest) Options {
 	return Options{
 		Client:         in.Client(),
 		MaxBatch:       100, // the batch sizes below are written for it
+		MaxInFlight:    1,   // and the order of requests
 		BackoffInitial: time.Millisecond,
 		BackoffMax:     5 * time.Millisecond,
 		FlushInterval:  time.Hour,

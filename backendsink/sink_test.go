@@ -96,7 +96,7 @@ func TestBatchesRespectCountAndBytes(t *testing.T) {
 			return 0, nil
 		}
 		st := newMemStore()
-		s, _ := newTestSink(t, Options{Client: ingest.Client(), MaxBatch: 100}, st)
+		s, _ := newTestSink(t, Options{Client: ingest.Client(), MaxBatch: 100, MaxInFlight: 1}, st)
 		for i := range 250 {
 			require.NoError(t, s.Write(t.Context(), rec(logrecord.LevelInfo, fmt.Sprint("m", i))))
 		}

@@ -24,6 +24,9 @@ type store interface {
 	// records and maxBytes bytes of data (at least one record when any is
 	// pending), without removing them.
 	Peek(maxCount, maxBytes int) ([]item, error)
+	// PeekExcluding is Peek skipping the records with these ids (sorted):
+	// the batches in flight.
+	PeekExcluding(maxCount, maxBytes int, exclude []uint64) ([]item, error)
 	// Delete removes exactly the records with these ids.
 	Delete(ids []uint64) error
 	// Pending returns the number of records stored.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -166,6 +167,13 @@ func (u *uploader) cycle(ctx context.Context, tr trigger) error {
 		if tr.fullOnly && !u.full(items, budget) {
 			return nil
 		}
+		if u.opts.MaxInFlight > 1 && len(lost) == 0 && u.consecutive5xx == 0 && len(u.suspects) == 0 && u.full(items, budget) {
+			// Healthy and a backlog: several requests at once.
+			if u.pipeline(ctx, token, items, budget) == resultStop {
+				return u.stopErr(ctx)
+			}
+			continue
+		}
 		switch u.send(ctx, token, items, lost, false) {
 		case resultStop:
 			return u.stopErr(ctx)
@@ -175,6 +183,66 @@ func (u *uploader) cycle(ctx context.Context, tr trigger) error {
 			}
 		}
 	}
+}
+
+// pipeline sends first and the further full batches behind it, up to
+// MaxInFlight requests at once, for as long as every answer confirms. The
+// first other answer stops it: the requests still in flight land (what
+// they confirm is confirmed), and the reaction table is applied to that
+// answer alone, as if its batch had been sent by itself.
+func (u *uploader) pipeline(ctx context.Context, token string, first []item, budget int) result {
+	type landed struct {
+		items []item
+		req   *request
+		ans   Answer
+	}
+	done := make(chan landed, u.opts.MaxInFlight)
+	inFlight := 0
+	var sending []uint64 // ids in flight, sorted
+	launch := func(items []item) {
+		req := u.prepare(token, items, nil)
+		req.body = bytes.Clone(req.body) // prepare reuses one buffer; each request in flight needs its own
+		inFlight++
+		sending = append(sending, ids(items)...)
+		slices.Sort(sending)
+		go func() { done <- landed{items, req, u.post.post(ctx, req)} }()
+	}
+	land := func() landed {
+		l := <-done
+		inFlight--
+		gone := make(map[uint64]bool, len(l.items))
+		for _, it := range l.items {
+			gone[it.id] = true
+		}
+		sending = slices.DeleteFunc(sending, func(id uint64) bool { return gone[id] })
+		return l
+	}
+	launch(first)
+	more := true
+	for inFlight > 0 {
+		for more && inFlight < u.opts.MaxInFlight && ctx.Err() == nil {
+			items, err := u.store.PeekExcluding(u.opts.MaxBatch, budget, sending)
+			if err != nil || len(items) == 0 || !u.full(items, budget) {
+				more = false
+				break
+			}
+			launch(items)
+		}
+		l := land()
+		if l.ans.Err == nil && u.action(l.ans) == Confirm {
+			u.confirm(l.items, nil, false)
+			continue
+		}
+		// The first answer that is not a confirmation stops the pipeline:
+		// what is still in flight lands, and the table applies to this one.
+		for inFlight > 0 {
+			if o := land(); o.ans.Err == nil && u.action(o.ans) == Confirm {
+				u.confirm(o.items, nil, false)
+			}
+		}
+		return u.react(ctx, token, l.req, l.ans, l.items, nil, false)
+	}
+	return resultOK
 }
 
 // full reports whether items make a full batch: the record cap, or most

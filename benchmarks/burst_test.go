@@ -47,6 +47,9 @@ type peer struct {
 
 var peers = []peer{
 	{"fieldlog", openFieldlog},
+	{"fieldlog-one-request", func(b *testing.B, endpoint string, n int) pipeline {
+		return openFieldlogWith(b, endpoint, func(o *backendsink.Options) { o.MaxInFlight = 1 })
+	}},
 	{"otel-defaults", func(b *testing.B, endpoint string, n int) pipeline { return openOTel(b, endpoint, 0) }},
 	{"otel-no-drop", func(b *testing.B, endpoint string, n int) pipeline { return openOTel(b, endpoint, n) }},
 	{"naive-batcher", openNaive},
@@ -186,14 +189,23 @@ type fieldlogPipeline struct {
 }
 
 func openFieldlog(b *testing.B, endpoint string, _ int) pipeline {
+	return openFieldlogWith(b, endpoint, nil)
+}
+
+// openFieldlogWith is openFieldlog with options changed by set.
+func openFieldlogWith(b *testing.B, endpoint string, set func(*backendsink.Options)) pipeline {
 	if !strings.Contains(endpoint, "/api/") {
 		endpoint += "/api/v1/logs"
 	}
-	s, err := backendsink.New(backendsink.Options{
+	opts := backendsink.Options{
 		Endpoint: endpoint, Dir: b.TempDir(),
 		InstallID: "6f1c2a9e-6f7c-4c1e-9d1e-3f1a2b3c4d5e", SessionID: "0b8e2a9e-6f7c-4c1e-9d1e-3f1a2b3c4d5e",
 		OnError: func(error) {},
-	})
+	}
+	if set != nil {
+		set(&opts)
+	}
+	s, err := backendsink.New(opts)
 	if err != nil {
 		b.Fatal(err)
 	}
