@@ -20,6 +20,7 @@ import (
 	"github.com/soliplex/fieldlog/breadcrumbs"
 	"github.com/soliplex/fieldlog/internal/report"
 	"github.com/soliplex/fieldlog/logrecord"
+	"github.com/soliplex/fieldlog/remotelevel"
 	"github.com/soliplex/fieldlog/rum"
 	"github.com/soliplex/fieldlog/sanitizer"
 	"github.com/soliplex/fieldlog/sink"
@@ -103,6 +104,13 @@ type Options struct {
 	// cold start, HTTP timing through Client.RUM().Middleware and
 	// .Transport, and the runtime stall sampler. Off by default.
 	RUM *rum.Options
+	// RemoteLevel, when set and records are shipped, makes the levels
+	// follow the ingest server's logging configuration (package
+	// remotelevel): an operator turns the detail up from the backend,
+	// without a restart. Endpoint and TokenProvider default to the sink's,
+	// OnError to Options.OnError. Off by default (a backend without a
+	// config endpoint would answer 404).
+	RemoteLevel *remotelevel.Options
 }
 
 // A Client owns a service's whole logging pipeline: the Manager, the
@@ -124,7 +132,8 @@ type Client struct {
 	closeErr  error
 	export    bool
 	exportMu  sync.Mutex
-	rum       *rum.Monitor // nil when off; a nil Monitor measures nothing
+	rum       *rum.Monitor        // nil when off; a nil Monitor measures nothing
+	remote    *remotelevel.Client // nil when off
 }
 
 // New builds and starts the pipeline. With no endpoint it gives a
@@ -178,12 +187,12 @@ func New(opts Options) (*Client, error) {
 	c.resource = buildResource(&o, c.alias)
 
 	sinks := []sink.Sink{c.crumbs, c.recent} // breadcrumbs first: they see each record before it is shipped
+	tokens := o.TokenProvider
+	if tokens == nil && o.Token != "" {
+		tok := o.Token
+		tokens = func(context.Context) (string, error) { return tok, nil }
+	}
 	if endpoint != "" {
-		tokens := o.TokenProvider
-		if tokens == nil && o.Token != "" {
-			tok := o.Token
-			tokens = func(context.Context) (string, error) { return tok, nil }
-		}
 		c.backend, err = backendsink.New(backendsink.Options{
 			Endpoint:      endpoint,
 			Dir:           filepath.Join(o.Dir, "queue"),
@@ -235,6 +244,23 @@ func New(opts Options) (*Client, error) {
 			return nil, fmt.Errorf("fieldlog: Options.RUM: %w", err)
 		}
 		c.rum.StartSampler()
+	}
+	if o.RemoteLevel != nil && endpoint != "" {
+		ro := *o.RemoteLevel
+		ro.Endpoint = endpoint
+		if pinnedEndpoint != "" {
+			ro.URL = "" // the levels come from where the logs go
+		}
+		if ro.TokenProvider == nil {
+			ro.TokenProvider = tokens
+		}
+		if ro.OnError == nil {
+			ro.OnError = o.OnError
+		}
+		if c.remote, err = remotelevel.New(c.manager, ro); err != nil {
+			_ = c.Close(context.Background())
+			return nil, fmt.Errorf("fieldlog: Options.RemoteLevel: %w", err)
+		}
 	}
 	if o.HandleSignals {
 		c.handleSignals()
@@ -363,11 +389,14 @@ func (c *Client) Close(ctx context.Context) error {
 		if c.stopSig != nil {
 			c.stopSig()
 		}
-		var rumErr error
+		var rumErr, remoteErr error
 		if c.rum != nil {
 			rumErr = c.rum.Close(ctx) // its last summaries are shipped below
 		}
-		c.closeErr = errors.Join(rumErr, c.manager.Close(ctx))
+		if c.remote != nil {
+			remoteErr = c.remote.Close(ctx)
+		}
+		c.closeErr = errors.Join(rumErr, remoteErr, c.manager.Close(ctx))
 		if errors.Is(c.closeErr, context.DeadlineExceeded) {
 			c.opts.OnError(fmt.Errorf("fieldlog: close: %w; undelivered records stay on disk in %s", c.closeErr, c.opts.Dir))
 		}

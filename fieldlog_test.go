@@ -13,11 +13,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/soliplex/fieldlog"
+	"github.com/soliplex/fieldlog/logrecord"
+	"github.com/soliplex/fieldlog/remotelevel"
 	"github.com/soliplex/fieldlog/rum"
 )
 
@@ -244,4 +247,38 @@ func TestPinnedEndpointWins(t *testing.T) {
 	assert.Len(t, got, 2)
 	stray, _ := elsewhere.entries()
 	assert.Empty(t, stray)
+}
+
+// TestRemoteLevelFollowsTheServer: with RemoteLevel on, the level the
+// ingest server's config names applies without a restart.
+func TestRemoteLevelFollowsTheServer(t *testing.T) {
+	var srv capture
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/v1/logs", &srv)
+	mux.HandleFunc("GET /api/v1/config/logging", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"min_level":"debug","modules":{}}`)
+	})
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	c, err := fieldlog.New(fieldlog.Options{Service: "svc", Dir: t.TempDir(), Endpoint: ts.URL + "/api/v1/logs",
+		Console: io.Discard, RemoteLevel: &remotelevel.Options{}})
+	require.NoError(t, err)
+	for end := time.Now().Add(10 * time.Second); c.Manager().Level() != logrecord.LevelDebug && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond) // the first fetch runs in the background
+	}
+	require.Equal(t, logrecord.LevelDebug, c.Manager().Level())
+	c.Logger("App").Debug("debug, now shipped")
+	require.NoError(t, c.Close(context.Background()))
+	entries, _ := srv.entries()
+	var msgs []string
+	for _, e := range entries {
+		msgs = append(msgs, e["message"].(string))
+	}
+	assert.Contains(t, msgs, "debug, now shipped")
 }

@@ -10,6 +10,12 @@
 // every earlier record by the time the error is shipped. Writes never
 // block and never fail; the Buffer keeps only time, level, logger, message
 // and category of a record, never its attributes, error or stack.
+//
+// The ring's minimum level is its own (a Buffer is a sink.LevelSink),
+// independent of what the Manager exports: by default it keeps debug
+// records even when only info and above are shipped, so an error arrives
+// with the debug trail that led to it while debug records never leave the
+// process on their own. Records still pass the Manager's sanitizer first.
 package breadcrumbs
 
 import (
@@ -24,6 +30,10 @@ import (
 // DefaultCapacity is the capacity of a Buffer made with zero or less.
 const DefaultCapacity = 50
 
+// DefaultMinLevel is the lowest level a Buffer keeps unless
+// Options.MinLevel says otherwise.
+const DefaultMinLevel = logrecord.LevelDebug
+
 // A Buffer is a ring of recent records. It is safe for concurrent use.
 type Buffer struct {
 	min logrecord.Level
@@ -35,12 +45,14 @@ type Buffer struct {
 	closed bool
 }
 
-var _ sink.Sink = (*Buffer)(nil)
+var _ sink.LevelSink = (*Buffer)(nil)
 
 // Options configures a Buffer; the zero value is usable.
 type Options struct {
-	Capacity int             // records kept; default DefaultCapacity
-	MinLevel logrecord.Level // records below it are not kept; the zero value is info
+	Capacity int // records kept; default DefaultCapacity
+	// MinLevel is the lowest level kept, whatever the Manager's global and
+	// per-logger levels; nil means DefaultMinLevel (debug).
+	MinLevel *logrecord.Level
 }
 
 // New returns an empty Buffer. opts may be nil.
@@ -52,8 +64,16 @@ func New(opts *Options) *Buffer {
 	if o.Capacity <= 0 {
 		o.Capacity = DefaultCapacity
 	}
-	return &Buffer{min: o.MinLevel, ring: make([]logrecord.Record, o.Capacity)}
+	lvl := DefaultMinLevel
+	if o.MinLevel != nil {
+		lvl = *o.MinLevel
+	}
+	return &Buffer{min: lvl, ring: make([]logrecord.Record, o.Capacity)}
 }
+
+// MinLevel returns the lowest level the Buffer keeps. A Manager sends the
+// Buffer every record at or above it, whatever its other levels say.
+func (b *Buffer) MinLevel() logrecord.Level { return b.min }
 
 // Write keeps the breadcrumb of r: its time, level, logger, message and
 // category.
@@ -106,6 +126,26 @@ func (b *Buffer) Before(r logrecord.Record, n int) []logrecord.Record {
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// Last returns the newest n breadcrumbs, oldest first, each carrying its
+// category as the breadcrumb_category attribute.
+func (b *Buffer) Last(n int) []logrecord.Record {
+	if n <= 0 {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	size := b.next
+	if b.full {
+		size = len(b.ring)
+	}
+	n = min(n, size)
+	out := make([]logrecord.Record, n)
+	for i := range n {
+		out[n-1-i] = b.ring[(b.next-1-i+len(b.ring))%len(b.ring)]
 	}
 	return out
 }

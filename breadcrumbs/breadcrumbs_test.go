@@ -66,11 +66,14 @@ func TestBreadcrumbsCarryCategoryOnly(t *testing.T) {
 }
 
 func TestMinLevel(t *testing.T) {
-	b := breadcrumbs.New(&breadcrumbs.Options{MinLevel: logrecord.LevelInfo})
+	info := logrecord.LevelInfo
+	b := breadcrumbs.New(&breadcrumbs.Options{MinLevel: &info})
+	assert.Equal(t, logrecord.LevelInfo, b.MinLevel())
 	d := rec(1, "App")
 	d.Level = logrecord.LevelDebug
 	require.NoError(t, b.Write(t.Context(), d))
 	assert.Zero(t, b.Len())
+	assert.Equal(t, logrecord.LevelDebug, breadcrumbs.New(nil).MinLevel(), "debug by default")
 	require.NoError(t, b.Close(t.Context()))
 	assert.ErrorIs(t, b.Write(t.Context(), rec(2, "App")), sink.ErrClosed)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,18 @@ import (
 // a global minimum level, per-logger overrides and a minimum level per sink,
 // all changeable at run time from any goroutine. The check that decides
 // whether a call is logged at all is a lock-free read.
+//
+// A sink that is a [LevelSink] is not bound by the global and per-logger
+// levels: it receives every record at or above its own minimum level, so
+// a breadcrumb ring can keep debug records that no other sink receives.
+//
+// Global and per-logger levels come in two layers: the local one, set in
+// code ([Manager.SetLevel], [Manager.SetLoggerLevel]), and a remote one set
+// by a remote configuration ([Manager.SetRemoteLevels]). A remote level
+// replaces the local level of the same name while it is present, and the
+// local level returns when the remote layer is cleared or changed; a level
+// set with [Manager.PinLevel] or [Manager.PinLoggerLevel] is never
+// replaced remotely.
 //
 // Before any sink sees a record, the Manager fills its trace and span ids
 // from the context (see [WithTraceExtractor]) and runs the sanitizer (see
@@ -37,15 +50,116 @@ type Manager struct {
 // state is an immutable snapshot of the level configuration and the sinks.
 // Every change builds a new one, so readers need no lock.
 type state struct {
-	global    logrecord.Level
-	overrides map[string]logrecord.Level // keys lower-cased
+	global    logrecord.Level            // effective: derived from levels
+	overrides map[string]logrecord.Level // effective, keys lower-cased; derived from levels
+	levels    levels                     // what was set, locally and remotely
 	sinks     []sinkEntry
-	minSink   logrecord.Level // lowest sink level; records below it reach no sink
+	minSink   logrecord.Level // lowest level of the sinks that follow the levels; records below it reach none of them
+	minOwn    logrecord.Level // lowest level of the LevelSinks; noLevel when there are none
+	ceiling   logrecord.Level // highest of global and overrides: a record at it passes every logger's level
+}
+
+// levels are the two layers of level configuration. Its maps are never
+// modified once published: a change replaces them.
+type levels struct {
+	global  localLevel
+	loggers map[string]localLevel // keys lower-cased
+	remote  *remoteLevels         // nil: no remote layer
+}
+
+// A localLevel is a level set in code; a pinned one is never replaced by
+// the remote layer.
+type localLevel struct {
+	level  logrecord.Level
+	pinned bool
+}
+
+type remoteLevels struct {
+	global  logrecord.Level
+	loggers map[string]logrecord.Level // keys lower-cased
+}
+
+// resolve returns the effective global level and per-logger overrides:
+// the local ones, with every remote level put in place of the local level
+// of the same name, unless that name or one of its dotted ancestors is
+// pinned. (A pinned global level keeps only the global level local.)
+func (lv *levels) resolve() (logrecord.Level, map[string]logrecord.Level) {
+	global, r := lv.global.level, lv.remote
+	if r != nil && !lv.global.pinned {
+		global = r.global
+	}
+	n := len(lv.loggers)
+	if r != nil {
+		n += len(r.loggers)
+	}
+	if n == 0 {
+		return global, nil
+	}
+	o := make(map[string]logrecord.Level, n)
+	for k, v := range lv.loggers {
+		o[k] = v.level
+	}
+	if r != nil {
+		for k, v := range r.loggers {
+			if !lv.pinnedAt(k) {
+				o[k] = v
+			}
+		}
+	}
+	return global, o
+}
+
+// pinnedAt reports whether key or one of its dotted ancestors has a
+// pinned local level.
+func (lv *levels) pinnedAt(key string) bool {
+	for {
+		if v, ok := lv.loggers[key]; ok && v.pinned {
+			return true
+		}
+		i := strings.LastIndexByte(key, '.')
+		if i < 0 {
+			return false
+		}
+		key = key[:i]
+	}
 }
 
 type sinkEntry struct {
 	sink Sink
 	min  logrecord.Level
+	own  bool // a LevelSink: min alone decides, not the global and per-logger levels
+}
+
+// noLevel is above every level a record can have.
+const noLevel = logrecord.Level(math.MaxInt)
+
+// entryFor returns the entry of a sink just added: no minimum level, or a
+// LevelSink's own.
+func entryFor(s Sink) sinkEntry {
+	if ls, ok := s.(LevelSink); ok {
+		return sinkEntry{sink: s, min: ls.MinLevel(), own: true}
+	}
+	return sinkEntry{sink: s, min: logrecord.LevelTrace}
+}
+
+// derive computes the levels that follow from the sinks and the effective
+// levels.
+func (st *state) derive() {
+	st.minSink, st.minOwn = noLevel, noLevel
+	if len(st.sinks) == 0 {
+		st.minSink = logrecord.LevelTrace
+	}
+	for _, e := range st.sinks {
+		if e.own {
+			st.minOwn = min(st.minOwn, e.min)
+		} else {
+			st.minSink = min(st.minSink, e.min)
+		}
+	}
+	st.ceiling = st.global
+	for _, l := range st.overrides {
+		st.ceiling = max(st.ceiling, l)
+	}
 }
 
 // An Option configures a Manager.
@@ -72,11 +186,7 @@ func WithOnError(f func(error)) Option {
 
 // WithLevel sets the initial global minimum level (default info).
 func WithLevel(l logrecord.Level) Option {
-	return optionFunc(func(m *Manager) {
-		st := *m.state.Load()
-		st.global = l
-		m.state.Store(&st)
-	})
+	return optionFunc(func(m *Manager) { m.SetLevel(l) })
 }
 
 // WithTraceExtractor sets a function that reads the trace and span id from
@@ -88,15 +198,20 @@ func WithTraceExtractor(f func(ctx context.Context) (traceID, spanID string)) Op
 }
 
 // NewManager returns a Manager that writes to sinks, each with no minimum
-// level of its own (see [Manager.SetSinkLevel]).
+// level of its own (see [Manager.SetSinkLevel]) unless it is a [LevelSink].
 func NewManager(sinks []Sink, opts ...Option) *Manager {
 	m := &Manager{}
-	st := &state{global: logrecord.LevelInfo, minSink: logrecord.LevelTrace}
+	st := &state{
+		global:  logrecord.LevelInfo,
+		levels:  levels{global: localLevel{level: logrecord.LevelInfo}},
+		minSink: logrecord.LevelTrace,
+	}
 	for _, s := range sinks {
 		if s != nil {
-			st.sinks = append(st.sinks, sinkEntry{sink: s, min: logrecord.LevelTrace})
+			st.sinks = append(st.sinks, entryFor(s))
 		}
 	}
+	st.derive()
 	m.state.Store(st)
 	for _, o := range opts {
 		o.apply(m)
@@ -113,65 +228,109 @@ func (m *Manager) update(f func(*state)) {
 	defer m.mu.Unlock()
 	st := *m.state.Load()
 	f(&st)
-	st.minSink = logrecord.LevelFatal + 1
-	if len(st.sinks) == 0 {
-		st.minSink = logrecord.LevelTrace
-	}
-	for _, e := range st.sinks {
-		st.minSink = min(st.minSink, e.min)
-	}
+	st.derive()
 	m.state.Store(&st)
 }
 
-// Level returns the global minimum level.
+// updateLevels applies f to a copy of the level layers and publishes the
+// effective levels they give.
+func (m *Manager) updateLevels(f func(*levels)) {
+	m.update(func(st *state) {
+		f(&st.levels)
+		st.global, st.overrides = st.levels.resolve()
+	})
+}
+
+// setLogger returns a copy of loggers with name set to v, or removed when
+// v is nil.
+func setLogger(loggers map[string]localLevel, name string, v *localLevel) map[string]localLevel {
+	key := strings.ToLower(name)
+	o := make(map[string]localLevel, len(loggers)+1)
+	for k, l := range loggers {
+		if k != key {
+			o[k] = l
+		}
+	}
+	if v != nil {
+		o[key] = *v
+	}
+	return o
+}
+
+// Level returns the effective global minimum level: the remote one while
+// a remote layer sets it, else the local one.
 func (m *Manager) Level() logrecord.Level { return m.state.Load().global }
 
-// SetLevel changes the global minimum level.
+// SetLevel changes the local global minimum level. A remote layer
+// replaces it while present.
 func (m *Manager) SetLevel(l logrecord.Level) {
-	m.update(func(st *state) { st.global = l })
+	m.updateLevels(func(lv *levels) { lv.global = localLevel{level: l} })
+}
+
+// PinLevel changes the local global minimum level, like SetLevel, and
+// marks it as not remotely overridable: a remote layer's global level is
+// ignored until SetLevel is called. (Its per-logger levels still apply;
+// pin those with PinLoggerLevel.)
+func (m *Manager) PinLevel(l logrecord.Level) {
+	m.updateLevels(func(lv *levels) { lv.global = localLevel{level: l, pinned: true} })
 }
 
 // SetLoggerLevel sets the minimum level of the logger called name and of
 // its descendants in the dotted hierarchy: an override for "Http" applies to
 // "Http.Client" unless "Http.Client" has one of its own. Names match
-// case-insensitively.
+// case-insensitively. A remote level for the same name replaces it while
+// present.
 func (m *Manager) SetLoggerLevel(name string, l logrecord.Level) {
-	m.update(func(st *state) {
-		o := make(map[string]logrecord.Level, len(st.overrides)+1)
-		for k, v := range st.overrides {
-			o[k] = v
-		}
-		o[strings.ToLower(name)] = l
-		st.overrides = o
-	})
+	m.updateLevels(func(lv *levels) { lv.loggers = setLogger(lv.loggers, name, &localLevel{level: l}) })
 }
 
-// ClearLoggerLevel removes the override for name, if any.
+// PinLoggerLevel sets the minimum level of the logger called name, like
+// SetLoggerLevel, and marks it as not remotely overridable: remote levels
+// for name and for its descendants are ignored until the override is set
+// again with SetLoggerLevel or cleared.
+func (m *Manager) PinLoggerLevel(name string, l logrecord.Level) {
+	m.updateLevels(func(lv *levels) { lv.loggers = setLogger(lv.loggers, name, &localLevel{level: l, pinned: true}) })
+}
+
+// ClearLoggerLevel removes the local override for name, if any, and its
+// pin.
 func (m *Manager) ClearLoggerLevel(name string) {
-	m.update(func(st *state) {
-		o := make(map[string]logrecord.Level, len(st.overrides))
-		for k, v := range st.overrides {
-			if k != strings.ToLower(name) {
-				o[k] = v
-			}
-		}
-		st.overrides = o
-	})
+	m.updateLevels(func(lv *levels) { lv.loggers = setLogger(lv.loggers, name, nil) })
 }
 
-// SetLoggerLevels replaces every per-logger override with levels, as one
-// change: a concurrent log call sees either the old set or the new one. It
-// is how a remote configuration is applied.
-func (m *Manager) SetLoggerLevels(levels map[string]logrecord.Level) {
-	o := make(map[string]logrecord.Level, len(levels))
-	for k, v := range levels {
-		o[strings.ToLower(k)] = v
+// SetLoggerLevels replaces every local per-logger override with loggers,
+// unpinned, as one change: a concurrent log call sees either the old set
+// or the new one.
+func (m *Manager) SetLoggerLevels(loggers map[string]logrecord.Level) {
+	o := make(map[string]localLevel, len(loggers))
+	for k, v := range loggers {
+		o[strings.ToLower(k)] = localLevel{level: v}
 	}
-	m.update(func(st *state) { st.overrides = o })
+	m.updateLevels(func(lv *levels) { lv.loggers = o })
 }
 
-// LoggerLevels returns a copy of the per-logger overrides, keyed by
-// lower-cased name.
+// SetRemoteLevels replaces the remote layer, as one change: global in
+// place of the local global level, and each of loggers in place of the
+// local override of the same name (with the usual dotted-prefix
+// inheritance), except where a level is pinned. Overrides of the previous
+// remote layer that loggers lacks are gone, and the local levels they hid
+// apply again. It is how a remote configuration is applied.
+func (m *Manager) SetRemoteLevels(global logrecord.Level, loggers map[string]logrecord.Level) {
+	r := &remoteLevels{global: global, loggers: make(map[string]logrecord.Level, len(loggers))}
+	for k, v := range loggers {
+		r.loggers[strings.ToLower(k)] = v
+	}
+	m.updateLevels(func(lv *levels) { lv.remote = r })
+}
+
+// ClearRemoteLevels removes the remote layer: the local levels apply
+// again.
+func (m *Manager) ClearRemoteLevels() {
+	m.updateLevels(func(lv *levels) { lv.remote = nil })
+}
+
+// LoggerLevels returns a copy of the effective per-logger overrides, local
+// and remote, keyed by lower-cased name.
 func (m *Manager) LoggerLevels() map[string]logrecord.Level {
 	st := m.state.Load()
 	o := make(map[string]logrecord.Level, len(st.overrides))
@@ -200,13 +359,13 @@ func (m *Manager) SetSinkLevel(s Sink, l logrecord.Level) bool {
 }
 
 // AddSink adds s to the sinks that receive records, with no minimum level
-// of its own.
+// of its own unless it is a [LevelSink].
 func (m *Manager) AddSink(s Sink) {
 	if s == nil {
 		return
 	}
 	m.update(func(st *state) {
-		st.sinks = append(st.sinks[:len(st.sinks):len(st.sinks)], sinkEntry{sink: s, min: logrecord.LevelTrace})
+		st.sinks = append(st.sinks[:len(st.sinks):len(st.sinks)], entryFor(s))
 	})
 }
 
@@ -221,8 +380,15 @@ func sameSink(a, b Sink) (eq bool) {
 	return a == b
 }
 
-// threshold returns the lowest level the logger called name logs.
+// threshold returns the lowest level the logger called name logs: the
+// lowest that reaches a sink following the levels, or a LevelSink.
 func (st *state) threshold(name string) logrecord.Level {
+	return min(max(st.loggerLevel(name), st.minSink), st.minOwn)
+}
+
+// loggerLevel returns the effective level of the logger called name: its
+// override, or its nearest dotted ancestor's, or the global level.
+func (st *state) loggerLevel(name string) logrecord.Level {
 	l := st.global
 	if len(st.overrides) > 0 {
 		key := strings.ToLower(name)
@@ -238,7 +404,15 @@ func (st *state) threshold(name string) logrecord.Level {
 			key = key[:i]
 		}
 	}
-	return max(l, st.minSink)
+	return l
+}
+
+// followsLevels reports whether r, which passed threshold, also reaches
+// the sinks that follow the global and per-logger levels, and not only
+// the LevelSinks.
+func (st *state) followsLevels(r *logrecord.Record) bool {
+	return r.Level < st.minOwn || r.Level >= max(st.ceiling, st.minSink) ||
+		r.Level >= max(st.loggerLevel(r.Logger), st.minSink)
 }
 
 // levelCache remembers one logger's threshold for one state snapshot, so a
@@ -294,8 +468,9 @@ func (m *Manager) dispatch(ctx context.Context, st *state, r logrecord.Record) {
 			return
 		}
 	}
+	shared := st.followsLevels(&r)
 	for i := range st.sinks {
-		if e := &st.sinks[i]; r.Level >= e.min {
+		if e := &st.sinks[i]; r.Level >= e.min && (shared || e.own) {
 			m.write(ctx, e.sink, r)
 		}
 	}

@@ -24,6 +24,18 @@ type Sink interface {
 	Close(ctx context.Context) error // returns by ctx's deadline; no goroutine outlives it
 }
 
+// A LevelSink is a Sink with a minimum level of its own, independent of
+// the Manager's global and per-logger levels: it receives every record at
+// or above MinLevel, including records that reach no other sink (debug
+// records kept in memory while only info and above are exported, say).
+// The Manager reads MinLevel when the sink is added; [Manager.SetSinkLevel]
+// changes it later. Its log calls are not free: a debug call does the work
+// of a logged record whenever a LevelSink takes debug.
+type LevelSink interface {
+	Sink
+	MinLevel() logrecord.Level
+}
+
 // A Sanitizer derives a redacted copy of a record. The Manager runs it once
 // per record, before any sink sees the record; it must not modify the
 // record it is given (Records are values, and their attributes can only be
