@@ -71,9 +71,11 @@ func TestRoundTripThroughReferenceServer(t *testing.T) {
 	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", *failed.TraceID)
 	assert.Equal(t, "user-1", *failed.UserID)
 	assert.Equal(t, &ingest.ActiveRun{ThreadID: "thread-1", RunID: "run-1"}, failed.ActiveRun)
-	require.Len(t, failed.Breadcrumbs, 1, "the info record before the error (debug is below the buffer's level), never the error itself")
+	require.Len(t, failed.Breadcrumbs, 2, "the records before the error, debug included (the ring keeps debug), never the error itself")
 	assert.Equal(t, "Navigated to /chat", failed.Breadcrumbs[0].Message)
 	assert.Equal(t, "ui", failed.Breadcrumbs[0].Category)
+	assert.Equal(t, "awkward values", failed.Breadcrumbs[1].Message)
+	assert.Equal(t, "network", failed.Breadcrumbs[1].Category)
 	assert.Contains(t, failed.Attributes[ingest.FingerprintKey], "fp1:")
 	assert.Equal(t, "4242", failed.Resource["process.pid"], "resource values are stringified")
 
