@@ -92,6 +92,32 @@
 // diagnostic attachments and a health check. [Server.HTTPServer] returns
 // the http.Server to run it in.
 //
+// # Support view
+//
+// A support engineer given "user X on device Y had issue Z at time T"
+// finds the session and reads what happened. A [JSONLStore] keeps a
+// session index as entries arrive, and is a [SessionFinder]:
+// [JSONLStore.FindSessions] finds sessions by user id (the client's or the
+// authenticated one), install id, device alias, time range, level, text
+// and error fingerprint; [JSONLStore.Timeline] returns one session's
+// [Timeline]: the start marker (service, version, OS, device alias), then
+// every record in time order with the client's time beside
+// server.received_at, breadcrumbs folded under the error they came with,
+// crashes, the silent death of a session as the next start reported it,
+// records lost before delivery placed where the loss began, records cut
+// to fit, and runs of records delivered late (kept offline and
+// replayed). The Server serves both as JSON at [SessionsPath] and as
+// HTML pages at [SessionsPagePath], behind its Verifier.
+//
+// The index costs a few map lookups and one append per entry, under one
+// lock per batch, and holds 16 bytes per stored line plus one summary
+// per session, at most JSONLOptions.MaxSessions of them (100,000 by
+// default; the least recently active are forgotten first). Every key but
+// text is answered from the index alone; a text search, and a timeline,
+// read only the lines of the sessions concerned. Opening a store reads
+// its files once to build the index; [OpenJSONLStoreReadOnly] opens a
+// copy for the view without writing to it.
+//
 // # Authentication
 //
 // A [Verifier] accepts a request and names its user, or refuses it (401).

@@ -27,6 +27,7 @@ type JSONLOptions struct {
 	MaxAge        time.Duration // files last written longer ago are deleted; default DefaultMaxAge; negative: no limit
 	Sync          bool          // fsync after every batch
 	Naming        Naming        // attribute names of the lines; default BackendNames
+	MaxSessions   int           // sessions the index keeps, the least recently active forgotten first; default DefaultMaxSessions; negative: no index
 
 	// WriteFile writes one batch to the current file; default f.Write.
 	// It is the seam through which tests simulate a full or failing disk:
@@ -67,6 +68,9 @@ type JSONLStore struct {
 	n      int   // current file number
 	size   int64 // bytes of whole batches in the current file
 	swept  time.Time
+	idx    *sessionIndex
+	// readOnly stores never write: see OpenJSONLStoreReadOnly.
+	readOnly bool
 }
 
 var _ Exporter = (*JSONLStore)(nil)
@@ -74,12 +78,68 @@ var _ Exporter = (*JSONLStore)(nil)
 // ErrClosed is returned by Export after Close.
 var ErrClosed = errors.New("ingest: store closed")
 
+// ErrReadOnly is returned by Export of a store opened with
+// OpenJSONLStoreReadOnly.
+var ErrReadOnly = errors.New("ingest: store opened read-only")
+
 // NewJSONLStore opens (creating) a store in dir, appending to its newest
 // file after cutting a torn last line. opts may be nil.
 func NewJSONLStore(dir string, opts *JSONLOptions) (*JSONLStore, error) {
+	o, err := fillJSONL(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("ingest: store %s: %w", dir, err)
+	}
+	s := &JSONLStore{dir: dir, o: o, n: 1, size: -1, idx: newSessionIndex(o.MaxSessions)}
+	files, err := s.files()
+	if err != nil {
+		return nil, err
+	}
+	if len(files) > 0 {
+		_, _ = fmt.Sscanf(filepath.Base(files[len(files)-1]), "logs-%06d.jsonl", &s.n)
+	}
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	s.sweep()
+	if err := s.indexFiles(); err != nil {
+		_ = s.f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenJSONLStoreReadOnly opens the store in dir, a copy say, for
+// FindSessions, Timeline and Query only: it never writes, cuts or deletes
+// a file, and its Export returns ErrReadOnly. Of opts only Naming and
+// MaxSessions count; opts may be nil.
+func OpenJSONLStoreReadOnly(dir string, opts *JSONLOptions) (*JSONLStore, error) {
+	o, err := fillJSONL(opts)
+	if err != nil {
+		return nil, err
+	}
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		if err == nil {
+			err = errors.New("not a directory")
+		}
+		return nil, fmt.Errorf("ingest: store %s: %w", dir, err)
+	}
+	s := &JSONLStore{dir: dir, o: o, readOnly: true, idx: newSessionIndex(o.MaxSessions)}
+	if err := s.indexFiles(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func fillJSONL(opts *JSONLOptions) (JSONLOptions, error) {
 	var o JSONLOptions
 	if opts != nil {
 		o = *opts
+	}
+	if o.MaxSessions == 0 {
+		o.MaxSessions = DefaultMaxSessions
 	}
 	if o.MaxFileBytes <= 0 {
 		o.MaxFileBytes = DefaultMaxFileBytes
@@ -100,24 +160,9 @@ func NewJSONLStore(dir string, opts *JSONLOptions) (*JSONLStore, error) {
 		o.Now = time.Now
 	}
 	if o.Naming != BackendNames && o.Naming != OTelNames {
-		return nil, errors.New("ingest: JSONLOptions.Naming must be BackendNames or OTelNames")
+		return o, errors.New("ingest: JSONLOptions.Naming must be BackendNames or OTelNames")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("ingest: store %s: %w", dir, err)
-	}
-	s := &JSONLStore{dir: dir, o: o, n: 1, size: -1}
-	files, err := s.files()
-	if err != nil {
-		return nil, err
-	}
-	if len(files) > 0 {
-		_, _ = fmt.Sscanf(filepath.Base(files[len(files)-1]), "logs-%06d.jsonl", &s.n)
-	}
-	if err := s.open(); err != nil {
-		return nil, err
-	}
-	s.sweep()
-	return s, nil
+	return o, nil
 }
 
 func (s *JSONLStore) path(n int) string {
@@ -193,8 +238,10 @@ func (s *JSONLStore) Export(_ context.Context, entries []StoredEntry) error {
 	}()
 	b := (*bp)[:0]
 	var named []namedAttr // reused from entry to entry
+	offs := make([]int64, len(entries))
 	for i := range entries {
 		var err error
+		offs[i] = int64(len(b))
 		if b, named, err = appendRecord(b, &entries[i], s.o.Naming, named); err != nil {
 			return fmt.Errorf("ingest: store: entry %d: %w", i, err)
 		}
@@ -206,6 +253,9 @@ func (s *JSONLStore) Export(_ context.Context, entries []StoredEntry) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	if s.closed {
 		return ErrClosed
 	}
@@ -219,9 +269,14 @@ func (s *JSONLStore) Export(_ context.Context, entries []StoredEntry) error {
 			return err
 		}
 	}
+	base := s.size
 	if err := s.write(b); err != nil {
 		return err
 	}
+	for i := range offs {
+		offs[i] += base
+	}
+	s.idx.add(s.n, offs, entries)
 	if now := s.o.Now(); now.Sub(s.swept) > time.Hour {
 		s.sweep()
 	}
@@ -307,7 +362,17 @@ func (s *JSONLStore) sweep() {
 func (s *JSONLStore) remove(path string) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.o.OnError(fmt.Errorf("ingest: store: retention: %w", err))
+		return
 	}
+	if n, ok := fileNumber(path); ok {
+		s.idx.dropFile(n)
+	}
+}
+
+func fileNumber(path string) (int, bool) {
+	var n int
+	_, err := fmt.Sscanf(filepath.Base(path), "logs-%06d.jsonl", &n)
+	return n, err == nil
 }
 
 // Close closes the current file. A second Close returns nil.

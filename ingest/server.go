@@ -55,8 +55,13 @@ type ServerOptions struct {
 	OnAlert           func(Alert)   // called in the request's goroutine; must not block
 	MaxFingerprints   int           // fingerprints counted at once; the longest unseen go first; default 10,000
 
-	AttachmentsDir     string // directory for POST AttachmentsPath; empty: the endpoint answers 404
-	MaxAttachmentBytes int64  // default 5 MB
+	AttachmentsDir string // directory for POST AttachmentsPath; empty: the endpoint answers 404
+
+	// Sessions answers SessionsPath and SessionsPagePath; default: the
+	// Exporter when it is a SessionFinder (a JSONLStore is), else those
+	// endpoints answer 404.
+	Sessions           SessionFinder
+	MaxAttachmentBytes int64 // default 5 MB
 
 	OnError func(error)      // the server's own trouble (exporter, config file); default: the standard logger
 	Now     func() time.Time // default time.Now
@@ -89,6 +94,9 @@ const (
 //	GET  ErrorsTopPath    ?window=1h&limit=50: the most frequent error fingerprints
 //	POST AttachmentsPath  a diagnostic blob → 201 {"id": …, "bytes": N}; 408, 413 over the cap
 //	GET  HealthPath       200 {"status": "ok"}
+//	GET  SessionsPath     ?user=&install=&device=&fingerprint=&from=&to=&level=&q=&limit=: matching sessions
+//	GET  SessionsPath/{id}      one session's timeline
+//	GET  SessionsPagePath[/{id}] the same as HTML pages
 //
 // Every endpoint but the health check runs the Verifier first (401);
 // the configuration too unless PublicConfig is set.
@@ -137,6 +145,13 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	s.mux.HandleFunc("GET "+ConfigPath, s.handleConfig)
 	s.mux.HandleFunc("GET "+ErrorsTopPath, s.handleTop)
 	s.mux.HandleFunc("POST "+AttachmentsPath, s.handleAttachment)
+	if opts.Sessions == nil {
+		s.opts.Sessions, _ = opts.Exporter.(SessionFinder)
+	}
+	s.mux.HandleFunc("GET "+SessionsPath, s.handleSessions)
+	s.mux.HandleFunc("GET "+SessionsPath+"/{id}", s.handleTimeline)
+	s.mux.HandleFunc("GET "+SessionsPagePath, s.handleSessionsPage)
+	s.mux.HandleFunc("GET "+SessionsPagePath+"/{id}", s.handleTimelinePage)
 	s.mux.HandleFunc("GET "+HealthPath, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

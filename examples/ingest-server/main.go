@@ -11,6 +11,15 @@
 //	ingest-server -listen :8080 -store ./logs -oidc-issuer https://id.example.com/realms/app -oidc-audience fieldlog-ingest
 //
 // It shuts down gracefully on SIGINT and SIGTERM.
+//
+// The sessions subcommand is the support view over a store directory, a
+// copy say, opened read-only: the sessions of a user, an install, a
+// device or an error fingerprint, and one session's timeline, printed or
+// served as the server serves them at /sessions:
+//
+//	ingest-server sessions -store ./logs -device calm-falcon-ridge -since 24h
+//	ingest-server sessions -store ./logs -session 0b8e2a9e-…
+//	ingest-server sessions -store ./logs -serve 127.0.0.1:8081
 package main
 
 import (
@@ -62,6 +71,9 @@ func (e flagError) Unwrap() error { return e.error }
 // run serves until ctx ends. ready, when set, receives the address the
 // server listens on.
 func run(ctx context.Context, args []string, out io.Writer, ready chan<- string) error {
+	if len(args) > 0 && args[0] == "sessions" {
+		return runSessions(ctx, args[1:], out, ready)
+	}
 	fs := flag.NewFlagSet("ingest-server", flag.ContinueOnError)
 	fs.SetOutput(out)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
