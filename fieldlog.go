@@ -18,6 +18,7 @@ import (
 
 	"github.com/soliplex/fieldlog/backendsink"
 	"github.com/soliplex/fieldlog/breadcrumbs"
+	"github.com/soliplex/fieldlog/crash"
 	"github.com/soliplex/fieldlog/internal/report"
 	"github.com/soliplex/fieldlog/logrecord"
 	"github.com/soliplex/fieldlog/remotelevel"
@@ -111,6 +112,12 @@ type Options struct {
 	// OnError to Options.OnError. Off by default (a backend without a
 	// config endpoint would answer 404).
 	RemoteLevel *remotelevel.Options
+	// Diagnostics, when set and records are shipped, uploads a goroutine
+	// dump (and, if asked, a heap profile) with error and fatal records to
+	// the ingest server's attachment endpoint, at most one a minute by
+	// default, and puts its id in the record (package crash). Off by
+	// default.
+	Diagnostics *crash.DiagnosticsOptions
 }
 
 // A Client owns a service's whole logging pipeline: the Manager, the
@@ -134,6 +141,8 @@ type Client struct {
 	exportMu  sync.Mutex
 	rum       *rum.Monitor        // nil when off; a nil Monitor measures nothing
 	remote    *remotelevel.Client // nil when off
+	crash     *crash.Guard
+	shipping  sink.Sink // the sink SetExport switches: the backend, behind diagnostics
 }
 
 // New builds and starts the pipeline. With no endpoint it gives a
@@ -186,29 +195,55 @@ func New(opts Options) (*Client, error) {
 	}
 	c.resource = buildResource(&o, c.alias)
 
+	var san sink.Sanitizer = sink.SanitizerFunc(func(r logrecord.Record) logrecord.Record { return r })
+	if !o.DisableRedaction {
+		s := sanitizer.Default()
+		if o.Redaction != nil {
+			if s, err = sanitizer.New(*o.Redaction); err != nil {
+				return nil, fmt.Errorf("fieldlog: Options.Redaction: %w", err)
+			}
+		}
+		san = s
+	}
+
 	sinks := []sink.Sink{c.crumbs, c.recent} // breadcrumbs first: they see each record before it is shipped
 	tokens := o.TokenProvider
 	if tokens == nil && o.Token != "" {
 		tok := o.Token
 		tokens = func(context.Context) (string, error) { return tok, nil }
 	}
+	queueDir := filepath.Join(o.Dir, "queue")
+	var bopts *backendsink.Options
 	if endpoint != "" {
-		c.backend, err = backendsink.New(backendsink.Options{
+		bopts = &backendsink.Options{
 			Endpoint:      endpoint,
-			Dir:           filepath.Join(o.Dir, "queue"),
+			Dir:           queueDir,
 			QueueMaxBytes: o.QueueMaxBytes,
 			InstallID:     installID,
 			SessionID:     c.sessionID,
 			UserID:        o.UserID,
 			Resource:      c.resource,
-			Breadcrumbs:   c.crumbs,
 			TokenProvider: tokens,
 			OnError:       o.OnError,
-		})
-		if err != nil {
+		}
+	}
+	// Before the backend opens the queue: earlier sessions' crashes go into it.
+	c.crash, err = crash.Install(crash.Options{
+		Dir: queueDir, SessionID: c.sessionID, Version: o.Version,
+		Breadcrumbs: c.crumbs, Backend: bopts, Sanitizer: san,
+		Diagnostics: o.Diagnostics, OnError: o.OnError,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fieldlog: %w", err)
+	}
+	if bopts != nil {
+		bopts.Breadcrumbs = c.crash.Breadcrumbs()
+		if c.backend, err = backendsink.New(*bopts); err != nil {
+			_ = c.crash.Close(context.Background())
 			return nil, err
 		}
-		sinks = append(sinks, c.backend)
+		c.shipping = c.crash.Diagnostics(c.backend)
+		sinks = append(sinks, c.shipping)
 	}
 	console := o.Console
 	if console == nil && endpoint == "" {
@@ -222,25 +257,17 @@ func New(opts Options) (*Client, error) {
 		mopts = append(mopts, sink.WithLevel(o.Level))
 	}
 	if !o.DisableRedaction {
-		s := sanitizer.Default()
-		if o.Redaction != nil {
-			if s, err = sanitizer.New(*o.Redaction); err != nil {
-				if c.backend != nil {
-					_ = c.backend.Close(context.Background())
-				}
-				return nil, fmt.Errorf("fieldlog: Options.Redaction: %w", err)
-			}
-		}
-		mopts = append(mopts, sink.WithSanitizer(s))
+		mopts = append(mopts, sink.WithSanitizer(san))
 	}
 	c.manager = sink.NewManager(sinks, mopts...)
+	c.crash.Start(c.manager)
 	if o.SetDefault {
 		slog.SetDefault(c.Slog())
 	}
 	c.logSessionStart()
 	if o.RUM != nil {
 		if c.rum, err = rum.New(c.manager.Logger("rum"), *o.RUM); err != nil {
-			_ = c.manager.Close(context.Background())
+			_ = c.Close(context.Background())
 			return nil, fmt.Errorf("fieldlog: Options.RUM: %w", err)
 		}
 		c.rum.StartSampler()
@@ -317,6 +344,12 @@ func (c *Client) Slog() *slog.Logger { return slog.New(c.Handler()) }
 // client.RUM().Middleware(mux) works either way.
 func (c *Client) RUM() *rum.Monitor { return c.rum }
 
+// Crash returns the crash guard: defer client.Crash().Recover() in a
+// goroutine, client.Crash().Go(f), client.Crash().Middleware(mux) (inside
+// RUM's middleware). A panic it sees is a fatal record on disk before the
+// panic goes on; crashes it cannot see are reported by the next start.
+func (c *Client) Crash() *crash.Guard { return c.crash }
+
 // Manager returns the Manager, for levels per logger and per sink.
 func (c *Client) Manager() *sink.Manager { return c.manager }
 
@@ -348,7 +381,7 @@ func (c *Client) SetExport(on bool) bool {
 	if !on {
 		level = exportOff
 	}
-	c.manager.SetSinkLevel(c.backend, level)
+	c.manager.SetSinkLevel(c.shipping, level)
 	return true
 }
 
@@ -397,6 +430,7 @@ func (c *Client) Close(ctx context.Context) error {
 			remoteErr = c.remote.Close(ctx)
 		}
 		c.closeErr = errors.Join(rumErr, remoteErr, c.manager.Close(ctx))
+		c.closeErr = errors.Join(c.closeErr, c.crash.Close(ctx)) // last: the session ended cleanly
 		if errors.Is(c.closeErr, context.DeadlineExceeded) {
 			c.opts.OnError(fmt.Errorf("fieldlog: close: %w; undelivered records stay on disk in %s", c.closeErr, c.opts.Dir))
 		}

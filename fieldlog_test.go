@@ -282,3 +282,35 @@ func TestRemoteLevelFollowsTheServer(t *testing.T) {
 	}
 	assert.Contains(t, msgs, "debug, now shipped")
 }
+
+// The crash guard is wired in: a recovered panic ships as a fatal record,
+// and a crash an earlier process left in the queue directory ships with
+// its session's id.
+func TestCrashGuardWiredIn(t *testing.T) {
+	var srv capture
+	ts := httptest.NewServer(&srv)
+	defer ts.Close()
+	dir := t.TempDir()
+	queue := filepath.Join(dir, "queue")
+	require.NoError(t, os.MkdirAll(queue, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(queue, "earlier.session"), []byte("{}"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(queue, "earlier.crash"),
+		[]byte("panic: boom\n\ngoroutine 7 [running]:\nmain.work()\n\t/src/app/main.go:9 +0x1d\n"), 0o600))
+
+	client, err := fieldlog.New(fieldlog.Options{Service: "billing", Dir: dir, Endpoint: ts.URL + "/api/v1/logs", Console: io.Discard})
+	require.NoError(t, err)
+	func() {
+		defer client.Crash().Swallowing().Recover()
+		panic("handler exploded")
+	}()
+	require.NoError(t, client.Close(context.Background()))
+
+	entries, _ := srv.entries()
+	fatal := map[string]string{}
+	for _, e := range entries {
+		if e["level"] == "fatal" {
+			fatal[e["message"].(string)] = e["session_id"].(string)
+		}
+	}
+	assert.Equal(t, map[string]string{"panic: boom": "earlier", "panic: handler exploded": client.SessionID()}, fatal)
+}

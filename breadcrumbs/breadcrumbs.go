@@ -22,6 +22,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/soliplex/fieldlog/logrecord"
 	"github.com/soliplex/fieldlog/sink"
@@ -39,13 +40,28 @@ type Buffer struct {
 	min logrecord.Level
 
 	mu     sync.Mutex
-	ring   []logrecord.Record
+	ring   []crumb
 	next   int
 	full   bool
 	closed bool
 }
 
 var _ sink.LevelSink = (*Buffer)(nil)
+
+// crumb is what the ring keeps of a record.
+type crumb struct {
+	time     time.Time
+	level    logrecord.Level
+	logger   string
+	message  string
+	category string
+}
+
+// record returns the breadcrumb as a record carrying its category.
+func (c *crumb) record() logrecord.Record {
+	r := logrecord.Record{Time: c.time, Level: c.level, Logger: c.logger, Message: c.message}
+	return r.ReplaceAttrs([]slog.Attr{slog.String(logrecord.CategoryKey, c.category)})
+}
 
 // Options configures a Buffer; the zero value is usable.
 type Options struct {
@@ -68,7 +84,7 @@ func New(opts *Options) *Buffer {
 	if o.MinLevel != nil {
 		lvl = *o.MinLevel
 	}
-	return &Buffer{min: lvl, ring: make([]logrecord.Record, o.Capacity)}
+	return &Buffer{min: lvl, ring: make([]crumb, o.Capacity)}
 }
 
 // MinLevel returns the lowest level the Buffer keeps. A Manager sends the
@@ -81,14 +97,13 @@ func (b *Buffer) Write(_ context.Context, r logrecord.Record) error {
 	if r.Level < b.min {
 		return nil
 	}
-	crumb := logrecord.Record{Time: r.Time, Level: r.Level, Logger: r.Logger, Message: r.Message}
-	crumb = crumb.ReplaceAttrs([]slog.Attr{slog.String(logrecord.CategoryKey, r.Category())})
+	c := crumb{time: r.Time, level: r.Level, logger: r.Logger, message: r.Message, category: r.Category()}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return sink.ErrClosed
 	}
-	b.ring[b.next] = crumb
+	b.ring[b.next] = c
 	b.next++
 	if b.next == len(b.ring) {
 		b.next, b.full = 0, true
@@ -114,15 +129,15 @@ func (b *Buffer) Before(r logrecord.Record, n int) []logrecord.Record {
 	skippedSelf := false
 	// Walk backwards from the newest, then reverse.
 	for i := 0; i < size && len(out) < n; i++ {
-		c := b.ring[(b.next-1-i+len(b.ring))%len(b.ring)]
-		if !r.Time.IsZero() && c.Time.After(r.Time) {
+		c := &b.ring[(b.next-1-i+len(b.ring))%len(b.ring)]
+		if !r.Time.IsZero() && c.time.After(r.Time) {
 			continue
 		}
-		if !skippedSelf && c.Time.Equal(r.Time) && c.Level == r.Level && c.Logger == r.Logger && c.Message == r.Message {
+		if !skippedSelf && c.time.Equal(r.Time) && c.level == r.Level && c.logger == r.Logger && c.message == r.Message {
 			skippedSelf = true
 			continue
 		}
-		out = append(out, c)
+		out = append(out, c.record())
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]
@@ -145,7 +160,7 @@ func (b *Buffer) Last(n int) []logrecord.Record {
 	n = min(n, size)
 	out := make([]logrecord.Record, n)
 	for i := range n {
-		out[n-1-i] = b.ring[(b.next-1-i+len(b.ring))%len(b.ring)]
+		out[n-1-i] = b.ring[(b.next-1-i+len(b.ring))%len(b.ring)].record()
 	}
 	return out
 }
