@@ -3,6 +3,7 @@ package ingest
 import (
 	"time"
 
+	"github.com/soliplex/fieldlog/internal/wire"
 	"github.com/soliplex/fieldlog/logrecord"
 )
 
@@ -25,21 +26,21 @@ const (
 	DefaultMaxEntries = 12_000
 	// MaxAttributeDepth is how deeply strict mode lets attribute values
 	// nest below the attributes object: the client's own cap.
-	MaxAttributeDepth = 32
+	MaxAttributeDepth = wire.MaxAttributeDepth
 	// MaxNesting is how deeply any body may nest objects and arrays, in
 	// either mode; deeper bodies are unreadable. The production backend
 	// fails somewhere past several hundred levels, depending on its
 	// interpreter; this stays below every such limit.
-	MaxNesting = 512
+	MaxNesting = wire.MaxNesting
 	// MaxIntDigits is the most digits an integer may have; a longer one
 	// makes the body unreadable, as it does to the production backend
 	// (Python's limit on converting digits to int).
-	MaxIntDigits = 4300
+	MaxIntDigits = wire.MaxIntDigits
 )
 
 // TimestampLayout is how a client writes an entry's time: RFC 3339 in
 // UTC with milliseconds, such as 2026-02-06T12:00:00.123Z.
-const TimestampLayout = "2006-01-02T15:04:05.000Z"
+const TimestampLayout = wire.TimestampLayout
 
 // A Payload is one POST to the logs endpoint.
 type Payload struct {
@@ -94,38 +95,16 @@ func NewBreadcrumb(t time.Time, level logrecord.Level, logger, message, category
 // Levels and categories the contract allows: exactly these lower-case
 // names. Levels are logrecord's wire names, lowest first.
 var (
-	Levels     = []string{"trace", "debug", "info", "warning", "error", "fatal"}
-	Categories = []string{logrecord.CategoryUI, logrecord.CategoryNetwork, logrecord.CategorySystem, logrecord.CategoryUser}
+	Levels     = wire.Levels
+	Categories = wire.Categories
 )
 
 // ParseLevel returns the level of a wire name. Unlike
 // [logrecord.ParseLevel] it accepts only the six exact lower-case names,
 // as the production backend does.
-func ParseLevel(name string) (logrecord.Level, bool) {
-	switch name {
-	case "trace":
-		return logrecord.LevelTrace, true
-	case "debug":
-		return logrecord.LevelDebug, true
-	case "info":
-		return logrecord.LevelInfo, true
-	case "warning":
-		return logrecord.LevelWarning, true
-	case "error":
-		return logrecord.LevelError, true
-	case "fatal":
-		return logrecord.LevelFatal, true
-	}
-	return logrecord.LevelInfo, false
-}
+func ParseLevel(name string) (logrecord.Level, bool) { return wire.ParseLevel(name) }
 
-func isCategory(s string) bool {
-	switch s {
-	case logrecord.CategoryUI, logrecord.CategoryNetwork, logrecord.CategorySystem, logrecord.CategoryUser:
-		return true
-	}
-	return false
-}
+func isCategory(s string) bool { return wire.IsCategory(s) }
 
 // ParseTimestamp reads a timestamp as strict mode requires it: RFC 3339
 // with an offset (Z or ±hh:mm, T and Z in either case) and any number of
@@ -230,14 +209,4 @@ func daysIn(m time.Month, year int) int {
 	return 31
 }
 
-func lowerHex[T text](s T, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func lowerHex[T text](s T, n int) bool { return wire.LowerHex(s, n) }

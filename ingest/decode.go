@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/soliplex/fieldlog/internal/wire"
 )
 
 // A Mode is how a payload is checked: Compat, the default, or Strict.
@@ -45,7 +47,7 @@ func ParseMode(s string) (Mode, error) {
 
 // InvalidKeyPrefix starts the attribute to which compat mode moves a
 // malformed value of a field production ignores: fieldlog.invalid.trace_id.
-const InvalidKeyPrefix = "fieldlog.invalid."
+const InvalidKeyPrefix = wire.InvalidKeyPrefix
 
 // A Decoder reads payloads in one mode, with limits. The zero value reads
 // in compat mode with the default limits.

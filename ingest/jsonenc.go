@@ -6,7 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/soliplex/fieldlog/internal/wire"
 )
 
 // appendRecord appends se as one JSON object, the log record an
@@ -32,14 +33,14 @@ func appendRecord(b []byte, se *StoredEntry, n Naming, named []namedAttr) ([]byt
 		number, text = lvl.Severity(), lvl.SeverityText()
 	}
 	b = strconv.AppendInt(append(b, `,"severity_number":`...), int64(number), 10)
-	b = appendString(append(b, `,"severity_text":`...), text)
-	b = appendString(append(b, `,"scope":`...), se.Logger)
-	b = appendString(append(b, `,"body":`...), se.Message)
+	b = wire.AppendString(append(b, `,"severity_text":`...), text)
+	b = wire.AppendString(append(b, `,"scope":`...), se.Logger)
+	b = wire.AppendString(append(b, `,"body":`...), se.Message)
 	if se.TraceID != nil {
-		b = appendString(append(b, `,"trace_id":`...), *se.TraceID)
+		b = wire.AppendString(append(b, `,"trace_id":`...), *se.TraceID)
 	}
 	if se.SpanID != nil {
-		b = appendString(append(b, `,"span_id":`...), *se.SpanID)
+		b = wire.AppendString(append(b, `,"span_id":`...), *se.SpanID)
 	}
 	b = append(b, `,"attributes":{`...)
 	named, fields := se.appendNamed(named[:0], n)
@@ -53,10 +54,10 @@ func appendRecord(b []byte, se *StoredEntry, n Naming, named []namedAttr) ([]byt
 			b = append(b, ',')
 		}
 		first = false
-		b = append(appendString(b, a.key), ':')
+		b = append(wire.AppendString(b, a.key), ':')
 		switch a.kind {
 		case attrString:
-			b = appendString(b, a.str)
+			b = wire.AppendString(b, a.str)
 		case attrCrumbs:
 			b = appendCrumbs(b, se.Breadcrumbs)
 		default:
@@ -78,8 +79,8 @@ func appendRecord(b []byte, se *StoredEntry, n Naming, named []namedAttr) ([]byt
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(appendString(b, k), ':')
-			b = appendString(b, se.Resource[k])
+			b = append(wire.AppendString(b, k), ':')
+			b = wire.AppendString(b, se.Resource[k])
 		}
 		b = append(b, '}')
 	}
@@ -94,11 +95,11 @@ func appendCrumbs(b []byte, crumbs []Breadcrumb) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(append(b, `{"category":`...), c.Category)
-		b = appendString(append(b, `,"level":`...), c.Level)
-		b = appendString(append(b, `,"logger":`...), c.Logger)
-		b = appendString(append(b, `,"message":`...), c.Message)
-		b = appendString(append(b, `,"timestamp":`...), c.Timestamp)
+		b = wire.AppendString(append(b, `{"category":`...), c.Category)
+		b = wire.AppendString(append(b, `,"level":`...), c.Level)
+		b = wire.AppendString(append(b, `,"logger":`...), c.Logger)
+		b = wire.AppendString(append(b, `,"message":`...), c.Message)
+		b = wire.AppendString(append(b, `,"timestamp":`...), c.Timestamp)
 		b = append(b, '}')
 	}
 	return append(b, ']')
@@ -115,7 +116,7 @@ func appendValue(b []byte, x any, depth int) ([]byte, error) {
 	case nil:
 		return append(b, "null"...), nil
 	case string:
-		return appendString(b, v), nil
+		return wire.AppendString(b, v), nil
 	case bool:
 		return strconv.AppendBool(b, v), nil
 	case json.Number:
@@ -145,7 +146,7 @@ func appendValue(b []byte, x any, depth int) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(appendString(b, k), ':')
+			b = append(wire.AppendString(b, k), ':')
 			if b, err = appendValue(b, v[k], depth+1); err != nil {
 				return b, err
 			}
@@ -157,54 +158,4 @@ func appendValue(b []byte, x any, depth int) ([]byte, error) {
 		return b, fmt.Errorf("ingest: encode: %w", err)
 	}
 	return append(b, raw...), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string, as encoding/json does but
-// leaving <, > and & alone: invalid UTF-8 becomes U+FFFD, control
-// characters and U+2028/U+2029 are escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	return append(append(b, s[start:]...), '"')
 }

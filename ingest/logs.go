@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/soliplex/fieldlog/internal/wire"
 )
 
 func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
@@ -77,7 +79,9 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusServiceUnavailable, "storage unavailable")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"accepted": len(stored)})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(wire.AppendAck(nil, len(stored)), '\n')) // the answer the client's ParseAck reads
 }
 
 // mediaType checks a request's Content-Type: compat mode takes what the
