@@ -42,16 +42,16 @@ type pipeline interface {
 
 type peer struct {
 	name string
-	open func(b *testing.B, endpoint string, n int) pipeline
+	open func(b testing.TB, endpoint string, n int) pipeline
 }
 
 var peers = []peer{
 	{"fieldlog", openFieldlog},
-	{"fieldlog-one-request", func(b *testing.B, endpoint string, n int) pipeline {
+	{"fieldlog-one-request", func(b testing.TB, endpoint string, n int) pipeline {
 		return openFieldlogWith(b, endpoint, func(o *backendsink.Options) { o.MaxInFlight = 1 })
 	}},
-	{"otel-defaults", func(b *testing.B, endpoint string, n int) pipeline { return openOTel(b, endpoint, 0) }},
-	{"otel-no-drop", func(b *testing.B, endpoint string, n int) pipeline { return openOTel(b, endpoint, n) }},
+	{"otel-defaults", func(b testing.TB, endpoint string, n int) pipeline { return openOTel(b, endpoint, 0) }},
+	{"otel-no-drop", func(b testing.TB, endpoint string, n int) pipeline { return openOTel(b, endpoint, n) }},
 	{"naive-batcher", openNaive},
 }
 
@@ -92,6 +92,7 @@ func BenchmarkBurstServerDown(b *testing.B) {
 func runBurst(b *testing.B, p peer, producers int) {
 	srv, delivered := receiver(b)
 	resetPeakRSS()
+	written := diskWritten()
 	pl := p.open(b, srv.URL, b.N)
 	start := time.Now()
 	worst := produce(b, pl, producers)
@@ -105,6 +106,7 @@ func runBurst(b *testing.B, p peer, producers int) {
 	b.ReportMetric(float64(got)/elapsed.Seconds(), "delivered/s")
 	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-call-ms")
 	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	b.ReportMetric(float64(diskWritten()-written)/float64(b.N), "disk-B/record")
 	if d := pl.dropped(); d != "" {
 		b.Logf("%s: %d of %d delivered; dropped %s", p.name, got, b.N, d)
 	}
@@ -146,7 +148,7 @@ func produce(b *testing.B, pl pipeline, producers int) time.Duration {
 // receiver is a loopback server for every peer: the ingest contract at
 // /api/v1/logs (it answers {"accepted": N} with the true N) and OTLP/HTTP
 // at /v1/logs; it counts the records it receives.
-func receiver(b *testing.B) (*httptest.Server, *atomic.Int64) {
+func receiver(tb testing.TB) (*httptest.Server, *atomic.Int64) {
 	var n atomic.Int64
 	marker := []byte(`"logger":"Http"`)
 	entries := []byte(`"install_id":`)
@@ -177,7 +179,7 @@ func receiver(b *testing.B) (*httptest.Server, *atomic.Int64) {
 		_, _ = w.Write(out)
 	})
 	srv := httptest.NewServer(mux)
-	b.Cleanup(srv.Close)
+	tb.Cleanup(srv.Close)
 	return srv, &n
 }
 
@@ -188,12 +190,12 @@ type fieldlogPipeline struct {
 	log_ *sink.Logger
 }
 
-func openFieldlog(b *testing.B, endpoint string, _ int) pipeline {
+func openFieldlog(b testing.TB, endpoint string, _ int) pipeline {
 	return openFieldlogWith(b, endpoint, nil)
 }
 
 // openFieldlogWith is openFieldlog with options changed by set.
-func openFieldlogWith(b *testing.B, endpoint string, set func(*backendsink.Options)) pipeline {
+func openFieldlogWith(b testing.TB, endpoint string, set func(*backendsink.Options)) pipeline {
 	if !strings.Contains(endpoint, "/api/") {
 		endpoint += "/api/v1/logs"
 	}
@@ -229,7 +231,7 @@ type otelPipeline struct {
 	logger   otellog.Logger
 }
 
-func openOTel(b *testing.B, endpoint string, queue int) pipeline {
+func openOTel(b testing.TB, endpoint string, queue int) pipeline {
 	exp, err := otlploghttp.New(context.Background(), otlploghttp.WithEndpointURL(endpoint+"/v1/logs"))
 	if err != nil {
 		b.Fatal(err)
@@ -262,7 +264,7 @@ type naivePipeline struct {
 	done chan struct{}
 }
 
-func openNaive(b *testing.B, endpoint string, _ int) pipeline {
+func openNaive(_ testing.TB, endpoint string, _ int) pipeline {
 	p := &naivePipeline{ch: make(chan []byte, 1024), done: make(chan struct{})}
 	client := &http.Client{Timeout: 30 * time.Second}
 	go func() {
@@ -336,6 +338,24 @@ func peakRSSMB() float64 {
 		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
 			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
 			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+// diskWritten returns the bytes this process has caused to be written to
+// storage (write_bytes in /proc/self/io), or 0 where /proc is missing.
+func diskWritten() int64 {
+	f, err := os.Open("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "write_bytes:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
 		}
 	}
 	return 0
