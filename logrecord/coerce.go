@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unsafe"
+
+	"github.com/soliplex/fieldlog/internal/jsonnum"
 )
 
 // MaxDepth is how deeply attribute values nest: a group or list sits at
@@ -798,43 +800,7 @@ func isNil(x any) bool {
 }
 
 // validNumber reports whether n is a JSON number.
-func validNumber(n json.Number) bool {
-	s := string(n)
-	if s == "" {
-		return false
-	}
-	if s[0] == '-' {
-		s = s[1:]
-	}
-	i := 0
-	digits := func() int {
-		start := i
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-		return i - start
-	}
-	switch n := digits(); {
-	case n == 0, n > 1 && s[0] == '0':
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(s)
-}
+func validNumber(n json.Number) bool { return jsonnum.Valid(string(n)) }
 
 // call returns f(), or a placeholder naming the panic if f panics.
 func call(x any, f func() string) (s string) {

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/soliplex/fieldlog/internal/jsonnum"
 	"github.com/soliplex/fieldlog/logrecord"
 )
 
@@ -100,45 +101,11 @@ func AppendNumber(b []byte, n json.Number) []byte {
 }
 
 func readableNumber(s string) bool {
-	if len(s) > MaxIntDigits || !isNumber(s) {
+	if len(s) > MaxIntDigits || !jsonnum.Valid(s) {
 		return false
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	return err == nil && !math.IsInf(f, 0)
-}
-
-// isNumber reports whether s is a JSON number.
-func isNumber(s string) bool {
-	if s != "" && s[0] == '-' {
-		s = s[1:]
-	}
-	i := 0
-	digits := func() int {
-		from := i
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-		return i - from
-	}
-	if n := digits(); n == 0 || n > 1 && s[0] == '0' {
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(s)
 }
 
 // AppendData appends a value of the JSON data model: nil, bool, string,
