@@ -61,17 +61,7 @@ func BenchmarkWriteAmplification(b *testing.B) {
 		for b.Loop() {
 			appendDurable(q, &n)
 			if n++; n%1000 == 0 {
-				items, err := q.Peek(1000, 1<<20)
-				if err != nil {
-					b.Fatal(err)
-				}
-				ids := make([]uint64, len(items))
-				for i, it := range items {
-					ids[i] = it.ID
-				}
-				if err := q.Delete(ids...); err != nil {
-					b.Fatal(err)
-				}
+				confirmOldest(b, q, 1000)
 			}
 		}
 		if err := q.Sync(ctx); err != nil {
@@ -92,17 +82,7 @@ func BenchmarkWriteAmplification(b *testing.B) {
 				if err := q.Sync(ctx); err != nil {
 					b.Fatal(err)
 				}
-				items, err := q.Peek(100, 1<<20)
-				if err != nil {
-					b.Fatal(err)
-				}
-				ids := make([]uint64, len(items))
-				for i, it := range items {
-					ids[i] = it.ID
-				}
-				if err := q.Delete(ids...); err != nil {
-					b.Fatal(err)
-				}
+				confirmOldest(b, q, 100)
 			}
 		}
 		if err := q.Sync(ctx); err != nil {
@@ -131,4 +111,20 @@ func BenchmarkWriteAmplification(b *testing.B) {
 		}
 		reportAmplification(b, start, int64(b.N)*400)
 	})
+}
+
+// confirmOldest reads the oldest n records and confirms them, as a sink
+// whose server accepted them would.
+func confirmOldest(b *testing.B, q *diskqueue.Queue, n int) {
+	items, err := q.Peek(n, 1<<20)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]uint64, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	if err := q.Delete(ids...); err != nil {
+		b.Fatal(err)
+	}
 }
