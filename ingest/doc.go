@@ -106,8 +106,10 @@
 // crashes, the silent death of a session as the next start reported it,
 // records lost before delivery placed where the loss began, records cut
 // to fit, and runs of records delivered late (kept offline and
-// replayed). The Server serves both as JSON at [SessionsPath] and as
-// HTML pages at [SessionsPagePath], behind its Verifier.
+// replayed), and links to the diagnostics attachments a record names,
+// served at AttachmentsPath/{id}. The Server serves both as JSON at
+// [SessionsPath] and as HTML pages at [SessionsPagePath], behind its
+// Verifier.
 //
 // The index costs a few map lookups and one append per entry, under one
 // lock per batch, and holds 16 bytes per stored line plus one summary

@@ -170,8 +170,13 @@ func (s *indexedSession) note(e *StoredEntry, l lineLoc) {
 	if u, ok := e.Attributes[ServerUserKey].(string); ok {
 		s.addUser(u)
 	}
+	// The start marker's values win; the first entry's do until it comes.
+	marker := isMarker(e)
 	fill := func(dst *string, key string) {
-		if v, ok := e.Attributes[key].(string); ok && v != "" && (*dst == "" || isMarker(e)) {
+		if *dst != "" && !marker {
+			return
+		}
+		if v, ok := e.Attributes[key].(string); ok && v != "" {
 			*dst = v
 		} else if v := e.Resource[key]; v != "" && *dst == "" {
 			*dst = v
@@ -189,11 +194,20 @@ func (s *indexedSession) note(e *StoredEntry, l lineLoc) {
 		s.Fatals++
 		s.addFingerprint(e)
 	}
-	if n, ok := number(e.Attributes[DroppedTotalKey]); ok && e.Logger == markerLogger {
-		s.Dropped += n
+	if e.Logger == markerLogger {
+		if n, ok := number(e.Attributes[DroppedTotalKey]); ok {
+			s.Dropped += n
+		}
 	}
 	if _, ok := e.Attributes[TruncatedKey]; ok {
 		s.Truncated++
+	}
+	// The report of an unclean exit, shipped by the next start with the
+	// dead session's own id.
+	if e.Attributes[CrashKindKey] == crashUncleanExit {
+		if id, _ := e.Attributes[CrashSessionKey].(string); id == "" || id == e.SessionID {
+			s.UncleanExit = true
+		}
 	}
 }
 

@@ -55,7 +55,7 @@ type ServerOptions struct {
 	OnAlert           func(Alert)   // called in the request's goroutine; must not block
 	MaxFingerprints   int           // fingerprints counted at once; the longest unseen go first; default 10,000
 
-	AttachmentsDir string // directory for POST AttachmentsPath; empty: the endpoint answers 404
+	AttachmentsDir string // directory for POST and GET AttachmentsPath; empty: both answer 404
 
 	// Sessions answers SessionsPath and SessionsPagePath; default: the
 	// Exporter when it is a SessionFinder (a JSONLStore is), else those
@@ -93,6 +93,7 @@ const (
 //	GET  ConfigPath       the logging configuration, with ETag; 304 on If-None-Match
 //	GET  ErrorsTopPath    ?window=1h&limit=50: the most frequent error fingerprints
 //	POST AttachmentsPath  a diagnostic blob → 201 {"id": …, "bytes": N}; 408, 413 over the cap
+//	GET  AttachmentsPath/{id}   a stored blob, as the timeline links it; 404 when unknown
 //	GET  HealthPath       200 {"status": "ok"}
 //	GET  SessionsPath     ?user=&install=&device=&fingerprint=&from=&to=&level=&q=&limit=: matching sessions
 //	GET  SessionsPath/{id}      one session's timeline
@@ -145,6 +146,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	s.mux.HandleFunc("GET "+ConfigPath, s.handleConfig)
 	s.mux.HandleFunc("GET "+ErrorsTopPath, s.handleTop)
 	s.mux.HandleFunc("POST "+AttachmentsPath, s.handleAttachment)
+	s.mux.HandleFunc(attachmentRoute, s.handleAttachmentDownload)
 	if opts.Sessions == nil {
 		s.opts.Sessions, _ = opts.Exporter.(SessionFinder)
 	}

@@ -126,14 +126,16 @@ func (s *JSONLStore) readFileLocs(ctx context.Context, file int, locs []lineLoc,
 		return false, fmt.Errorf("ingest: sessions: %w", err)
 	}
 	defer f.Close()
-	var r *bufio.Reader
+	// One buffer for the file, moved to each line that does not follow
+	// the one before: a session's lines are scattered among others'.
+	r := bufio.NewReaderSize(nil, 8<<10)
 	pos := int64(-1) // where r reads next
 	for _, l := range locs {
 		if err := ctx.Err(); err != nil {
 			return true, err
 		}
 		if l.off != pos {
-			r = bufio.NewReaderSize(io.NewSectionReader(f, l.off, 1<<62), 32<<10)
+			r.Reset(io.NewSectionReader(f, l.off, 1<<62))
 			pos = l.off
 		}
 		line, err := r.ReadBytes('\n')

@@ -35,6 +35,10 @@ func TestSessionPageInBrowser(t *testing.T) {
 		t.Skip("chromium is not installed")
 	}
 	s := newSupport(t)
+	const dump = "0123456789abcdef0123456789abcdef"
+	synced := rec("s-a", "i1", "u1", 6*time.Second, "error", "Sync", "Sync failed", map[string]any{"diagnostics.goroutines": dump})
+	synced["error"] = "SyncError: conflict on item 7"
+	s.post(t, 12*time.Second, synced)
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set("Authorization", "Bearer secret")
 		s.srv.ServeHTTP(w, r)
@@ -49,7 +53,7 @@ func TestSessionPageInBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
 	chrome := func(args ...string) []byte {
-		args = append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		args = append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 			"--disable-background-networking", "--disable-component-update", "--disable-sync",
 			"--user-data-dir=" + t.TempDir()}, args...)
 		out, err := exec.CommandContext(ctx, browser, args...).Output()
@@ -62,6 +66,7 @@ func TestSessionPageInBrowser(t *testing.T) {
 	assert.Contains(t, dom, "HttpException: 500")
 	assert.Contains(t, dom, "Navigated to /chat")
 	assert.Contains(t, dom, "3 records lost before delivery")
+	assert.Contains(t, dom, `href="`+ingest.AttachmentsPath+"/"+dump+`"`)
 
 	chrome("--window-size=1280,1100", "--screenshot="+shot, url)
 	info, err := os.Stat(shot)

@@ -363,3 +363,82 @@ func TestSessionsWithoutIndex(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, w.Code)
 	assert.Contains(t, w.Body.String(), "no session index")
 }
+
+func TestTimelineAttachments(t *testing.T) {
+	s := newSupport(t)
+	const dump, late = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+	failed := rec("s-d", "i4", "u4", time.Second, "error", "Http", "Request failed: 500", map[string]any{
+		"diagnostics.goroutines": dump, "diagnostics.heap": "../../etc/passwd",
+	})
+	failed["error"] = "HttpException: 500"
+	panicked := rec("s-d", "i4", "u4", 2*time.Second, "fatal", "crash", "panic: boom", map[string]any{"diagnostics.pending": true})
+	panicked["error"] = "panic: boom"
+	// The ids of the panic's dump came after it, in a record of their own.
+	attached := rec("s-d", "i4", "u4", 3*time.Second, "info", "crash", "diagnostics attached", map[string]any{
+		"diagnostics.goroutines": late, "diagnostics.record_time": ts(2 * time.Second), "diagnostics.record_message": "panic: boom",
+	})
+	s.post(t, 4*time.Second, failed, panicked, attached)
+
+	tl, err := s.store.Timeline(t.Context(), "s-d")
+	require.NoError(t, err)
+	require.Equal(t, []string{"error", "crash"}, kinds(tl), "the follow-up is folded into the record it belongs to")
+	assert.Equal(t, []ingest.TimelineAttachment{
+		{Name: "diagnostics.goroutines", ID: dump, URL: ingest.AttachmentsPath + "/" + dump},
+		{Name: "diagnostics.heap", ID: "../../etc/passwd"},
+	}, tl.Items[0].Attachments, "an id the server did not hand out is shown, not linked")
+	assert.Equal(t, []ingest.TimelineAttachment{
+		{Name: "diagnostics.goroutines", ID: late, URL: ingest.AttachmentsPath + "/" + late},
+	}, tl.Items[1].Attachments)
+
+	get := func(path string) string {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("Authorization", "Bearer secret")
+		w := httptest.NewRecorder()
+		s.srv.ServeHTTP(w, req)
+		require.Equal(t, http.StatusOK, w.Code)
+		return w.Body.String()
+	}
+	assert.Contains(t, get(ingest.SessionsPath+"/s-d"), `"url":"/api/v1/attachments/`+dump+`"`)
+	page := get(ingest.SessionsPagePath + "/s-d")
+	assert.Contains(t, page, `<a href="/api/v1/attachments/`+dump+`">diagnostics.goroutines</a>`)
+	assert.Contains(t, page, `<a href="/api/v1/attachments/`+late+`">`)
+	assert.NotContains(t, page, `href="../../etc/passwd"`)
+	assert.Contains(t, page, `diagnostics.heap <code>../../etc/passwd</code>`)
+}
+
+// The next start reports an unclean exit in the dead session's own name
+// (crash.session_id is the session itself).
+func TestUncleanExitReportedInItsOwnName(t *testing.T) {
+	s := newSupport(t)
+	s.post(t, 4*time.Hour+2*time.Second,
+		marker("s-e", "i5", "still-pond", 4*time.Hour),
+		rec("s-e", "i5", "u5", 4*time.Hour+time.Second, "info", "Lifecycle", "idle", nil),
+		rec("s-e", "i5", "u5", 4*time.Hour+time.Second, "warning", "crash", "session ended without a clean shutdown", map[string]any{
+			"crash.kind": "unclean_exit", "crash.session_id": "s-e", "crash.last_seen": ts(4*time.Hour + time.Second),
+		}))
+	got, err := s.store.FindSessions(t.Context(), ingest.SessionQuery{DeviceAlias: "still-pond"})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.True(t, got[0].UncleanExit)
+	tl, err := s.store.Timeline(t.Context(), "s-e")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"marker", "record", "unclean_exit"}, kinds(tl))
+	assert.Empty(t, tl.Items[2].ReportedBy, "no other session named")
+}
+
+func TestTimelinePageShowsTheDayOfALateDelivery(t *testing.T) {
+	s := newSupport(t)
+	s.post(t, 26*time.Hour, rec("s-f", "i6", "u6", time.Hour, "info", "Sync", "queued", nil))
+	req := httptest.NewRequest(http.MethodGet, ingest.SessionsPagePath+"/s-f", nil)
+	req.Header.Set("Authorization", "Bearer secret")
+	w := httptest.NewRecorder()
+	s.srv.ServeHTTP(w, req)
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), "<td>2026-02-07 14:00:00.000Z</td>", "received the next day")
+
+	req = httptest.NewRequest(http.MethodGet, ingest.SessionsPagePath+"/s-a", nil)
+	req.Header.Set("Authorization", "Bearer secret")
+	w = httptest.NewRecorder()
+	s.srv.ServeHTTP(w, req)
+	assert.Contains(t, w.Body.String(), "<td>12:00:11.000Z</td>", "received the same day: the time alone")
+}

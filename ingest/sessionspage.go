@@ -36,9 +36,14 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05.000Z")
 	},
-	"whenp": func(t *time.Time) string {
+	// received: the time of day, and the date too when it is not the
+	// client's.
+	"received": func(client time.Time, t *time.Time) string {
 		if t == nil {
 			return "—"
+		}
+		if y, m, d := t.UTC().Date(); client.IsZero() || !sameDay(client.UTC(), y, m, d) {
+			return t.UTC().Format("2006-01-02 15:04:05.000Z")
 		}
 		return t.UTC().Format("15:04:05.000Z")
 	},
@@ -46,6 +51,11 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"skewed": func(ms int64) bool { return ms < -1000 || ms >= LateAfter.Milliseconds() },
 	"base":   func() string { return SessionsPagePath },
 }).Parse(pageTemplates))
+
+func sameDay(t time.Time, y int, m time.Month, d int) bool {
+	ty, tm, td := t.Date()
+	return ty == y && tm == m && td == d
+}
 
 const pageTemplates = `
 {{define "head"}}<!doctype html>
@@ -93,7 +103,7 @@ text <input name="q" value="{{.Form.Get "q"}}">
 {{range .Fingerprints}}<p class="muted">fingerprint <a href="{{base}}?fingerprint={{.}}">{{.}}</a></p>{{end}}
 {{end}}
 <table><tr><th>client time</th><th>received</th><th>delay</th><th>what</th><th>record</th></tr>
-{{range .Items}}<tr class="{{.Kind}}"><td>{{when .Time}}</td><td>{{whenp .ReceivedAt}}</td>
+{{range .Items}}<tr class="{{.Kind}}"><td>{{when .Time}}</td><td>{{received .Time .ReceivedAt}}</td>
 <td{{if skewed .DelayMillis}} class="skew"{{end}}>{{if .ReceivedAt}}{{delay .DelayMillis}}{{end}}</td>
 <td><span class="k">{{.Kind}}</span>{{with .Level}} {{.}}{{end}}</td>
 <td>{{with .Logger}}<b>{{.}}</b>: {{end}}{{.Message}}
@@ -105,7 +115,7 @@ text <input name="q" value="{{.Form.Get "q"}}">
 {{range .}}<tr><td>{{.Timestamp}}</td><td>{{.Category}}</td><td>{{.Level}}</td><td><b>{{.Logger}}</b>: {{.Message}}{{if .Delivered}} <span class="muted">(also delivered)</span>{{end}}</td></tr>{{end}}
 </table></details>{{end}}
 {{with .StackTrace}}<details><summary>stack</summary><pre>{{.}}</pre></details>{{end}}
-{{with .Attachments}}<div>attachments: {{range .}}<code>{{.}}</code> {{end}}</div>{{end}}
+{{with .Attachments}}<div>attachments: {{range .}}{{if .URL}}<a href="{{.URL}}">{{.Name}}</a>{{else}}{{.Name}}{{end}} <code>{{.ID}}</code> {{end}}</div>{{end}}
 {{with .Attributes}}<details><summary>attributes</summary><pre>{{range $k, $v := .}}{{$k}} = {{$v}}
 {{end}}</pre></details>{{end}}
 </td></tr>{{end}}

@@ -38,22 +38,22 @@ type Timeline struct {
 // client clock ahead of the server's; a large one, delivery after an
 // outage (or a clock behind).
 type TimelineItem struct {
-	Kind        string          `json:"kind"`
-	Time        time.Time       `json:"time"`
-	ReceivedAt  *time.Time      `json:"received_at,omitempty"`
-	DelayMillis int64           `json:"delay_ms"`
-	Level       string          `json:"level,omitempty"`
-	Logger      string          `json:"logger,omitempty"`
-	Message     string          `json:"message,omitempty"`
-	Error       string          `json:"error,omitempty"`
-	StackTrace  string          `json:"stack_trace,omitempty"`
-	Fingerprint string          `json:"fingerprint,omitempty"`
-	Truncated   []string        `json:"truncated,omitempty"` // what the client cut to fit (fieldlog.truncated)
-	Attachments []string        `json:"attachments,omitempty"`
-	Breadcrumbs []TimelineCrumb `json:"breadcrumbs,omitempty"`
-	ReportedBy  string          `json:"reported_by,omitempty"` // the later session that shipped this report
-	Note        string          `json:"note,omitempty"`
-	Attributes  map[string]any  `json:"attributes,omitempty"`
+	Kind        string               `json:"kind"`
+	Time        time.Time            `json:"time"`
+	ReceivedAt  *time.Time           `json:"received_at,omitempty"`
+	DelayMillis int64                `json:"delay_ms"`
+	Level       string               `json:"level,omitempty"`
+	Logger      string               `json:"logger,omitempty"`
+	Message     string               `json:"message,omitempty"`
+	Error       string               `json:"error,omitempty"`
+	StackTrace  string               `json:"stack_trace,omitempty"`
+	Fingerprint string               `json:"fingerprint,omitempty"`
+	Truncated   []string             `json:"truncated,omitempty"` // what the client cut to fit (fieldlog.truncated)
+	Attachments []TimelineAttachment `json:"attachments,omitempty"`
+	Breadcrumbs []TimelineCrumb      `json:"breadcrumbs,omitempty"`
+	ReportedBy  string               `json:"reported_by,omitempty"` // the later session that shipped this report
+	Note        string               `json:"note,omitempty"`
+	Attributes  map[string]any       `json:"attributes,omitempty"`
 }
 
 // A TimelineCrumb is a breadcrumb of an error. Delivered says the record
@@ -62,6 +62,23 @@ type TimelineCrumb struct {
 	Breadcrumb
 	Delivered bool `json:"delivered,omitempty"`
 }
+
+// A TimelineAttachment is a diagnostics attachment a record names: the
+// attribute that names it, its id, and the path this server serves it at
+// (GET AttachmentsPath/{id}, behind the same authentication). URL is empty
+// for an id the server did not hand out.
+type TimelineAttachment struct {
+	Name string `json:"name"` // diagnostics.goroutines or diagnostics.heap
+	ID   string `json:"id"`
+	URL  string `json:"url,omitempty"`
+}
+
+// Attributes of diagnostics, as the crash package writes them: the ids,
+// and, when the ids came after the record, the record they belong to.
+const (
+	diagForTimeKey    = "diagnostics.record_time"
+	diagForMessageKey = "diagnostics.record_message"
+)
 
 // attachmentKeys are the attributes that name diagnostics attachments.
 var attachmentKeys = []string{"diagnostics.goroutines", "diagnostics.heap"}
@@ -74,7 +91,7 @@ func buildTimeline(sum SessionSummary, entries []StoredEntry) *Timeline {
 	for i := range entries {
 		items = append(items, timelineItem(sum.SessionID, &entries[i]))
 	}
-	items = foldCrumbs(items)
+	items = foldCrumbs(foldAttachments(items))
 	slices.SortStableFunc(items, func(a, b TimelineItem) int {
 		if a.Kind == KindMarker != (b.Kind == KindMarker) { // the marker first, whatever the clock
 			if a.Kind == KindMarker {
@@ -106,7 +123,7 @@ func timelineItem(session string, e *StoredEntry) TimelineItem {
 	it.Fingerprint, _ = e.Attributes[FingerprintKey].(string)
 	for _, k := range attachmentKeys {
 		if id, ok := e.Attributes[k].(string); ok && id != "" {
-			it.Attachments = append(it.Attachments, id)
+			it.Attachments = append(it.Attachments, TimelineAttachment{Name: k, ID: id, URL: attachmentURL(id)})
 		}
 	}
 	it.Truncated = stringList(e.Attributes[TruncatedKey])
@@ -224,6 +241,52 @@ func foldCrumbs(items []TimelineItem) []TimelineItem {
 			}
 		}
 		out = append(out, it)
+	}
+	return out
+}
+
+// foldAttachments moves the ids of a "diagnostics attached" record, which
+// follows a record that could not wait for them, to that record.
+func foldAttachments(items []TimelineItem) []TimelineItem {
+	type key struct {
+		ms  int64
+		msg string
+	}
+	var (
+		where map[key]int
+		moved []bool
+	)
+	for i := range items {
+		it := &items[i]
+		at, ok := it.Attributes[diagForTimeKey].(string)
+		if !ok || len(it.Attachments) == 0 {
+			continue
+		}
+		t, ok := parseTime(at, true)
+		if !ok {
+			continue
+		}
+		if where == nil {
+			where = make(map[key]int, len(items))
+			for j := range items {
+				where[key{items[j].Time.UnixMilli(), items[j].Message}] = j
+			}
+			moved = make([]bool, len(items))
+		}
+		msg, _ := it.Attributes[diagForMessageKey].(string)
+		if j, found := where[key{t.UnixMilli(), msg}]; found && j != i && !moved[j] {
+			items[j].Attachments = append(items[j].Attachments, it.Attachments...)
+			moved[i] = true
+		}
+	}
+	if moved == nil {
+		return items
+	}
+	out := items[:0]
+	for i, it := range items {
+		if !moved[i] {
+			out = append(out, it)
+		}
 	}
 	return out
 }

@@ -150,7 +150,7 @@ func printTimeline(out io.Writer, tl *ingest.Timeline) {
 		fmt.Fprintln(out)
 		for _, line := range []struct{ label, text string }{
 			{"error", it.Error}, {"fingerprint", it.Fingerprint}, {"note", it.Note}, {"reported by", it.ReportedBy},
-			{"attachments", strings.Join(it.Attachments, ", ")},
+			{"attachments", attachments(it.Attachments)},
 		} {
 			if line.text != "" {
 				fmt.Fprintf(out, "    %s: %s\n", line.label, line.text)
@@ -160,6 +160,20 @@ func printTimeline(out io.Writer, tl *ingest.Timeline) {
 			fmt.Fprintf(out, "    crumb %s %-7s %-7s %s  [%s]\n", c.Timestamp, c.Category, c.Level, c.Message, c.Logger)
 		}
 	}
+}
+
+// attachments lists a record's attachments: the attribute that names
+// each, and the path the server serves it at (the id, when it has none).
+func attachments(as []ingest.TimelineAttachment) string {
+	var out []string
+	for _, a := range as {
+		where := a.URL
+		if where == "" {
+			where = a.ID
+		}
+		out = append(out, a.Name+" "+where)
+	}
+	return strings.Join(out, ", ")
 }
 
 // serveSessions serves the view of a read-only store until ctx ends.

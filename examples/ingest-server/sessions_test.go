@@ -29,7 +29,8 @@ func copiedStore(t *testing.T) string {
 		{Entry: ingest.Entry{Timestamp: "2026-02-06T12:00:02.000Z", Level: "error", Logger: "Http", Message: "Request failed: 500",
 			Error: &failure, InstallID: "i1", SessionID: "s-a", UserID: &user,
 			Breadcrumbs: []ingest.Breadcrumb{{Timestamp: "2026-02-06T12:00:01.500Z", Level: "info", Logger: "Router", Message: "Navigated to /chat", Category: "ui"}},
-			Attributes:  map[string]any{ingest.FingerprintKey: "fp1", ingest.ReceivedAtKey: "2026-02-06T12:00:03.000Z"}}},
+			Attributes: map[string]any{ingest.FingerprintKey: "fp1", ingest.ReceivedAtKey: "2026-02-06T12:00:03.000Z",
+				"diagnostics.goroutines": "0123456789abcdef0123456789abcdef"}}},
 		{Entry: ingest.Entry{Timestamp: "2026-02-06T13:00:00.000Z", Level: "info", Logger: "fieldlog", Message: "session started",
 			InstallID: "i2", SessionID: "s-b", Attributes: map[string]any{"device.alias": "quiet-river"}}},
 	}
@@ -51,7 +52,8 @@ func TestSessionsCommand(t *testing.T) {
 		{"by fingerprint", []string{"-fingerprint", "fp1"}, []string{"s-a"}, "s-b"},
 		{"all", nil, []string{"s-a", "s-b"}, ""},
 		{"json", []string{"-json", "-install", "i2"}, []string{`"session_id": "s-b"`}, "s-a"},
-		{"timeline", []string{"-session", "s-a"}, []string{"marker", "error", "HttpException: 500", "crumb", "Navigated to /chat", "+1s"}, "s-b"},
+		{"timeline", []string{"-session", "s-a"}, []string{"marker", "error", "HttpException: 500", "crumb", "Navigated to /chat", "+1s",
+			"attachments: diagnostics.goroutines /api/v1/attachments/0123456789abcdef0123456789abcdef"}, "s-b"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
