@@ -1,16 +1,24 @@
-// Command instrumented-service is a small HTTP service measured with
-// fieldlog's rum package: its cold start, every request by route, the
-// calls it makes to another service, timed operations and runtime stalls,
-// all as ordinary log records. The application itself logs with log/slog
-// through fieldlog's handler; records go to the console.
+// Command instrumented-service is a small HTTP service set up with
+// fieldlog.New and measured with its rum package: its cold start, every
+// request by route, the calls it makes to another service, timed
+// operations and runtime stalls, all as ordinary log records. The
+// application itself logs with log/slog through fieldlog's handler. A
+// panic in a handler becomes a fatal record (the crash guard's
+// middleware) and the service goes on serving. Records go to the console
+// and, with -endpoint, to an ingest server, with a goroutine dump attached
+// to errors.
 //
 //	instrumented-service [-addr 127.0.0.1:8080] [-upstream URL] [-slow 200ms] [-summary 1m]
-//	instrumented-service -demo
+//	                     [-endpoint URL/api/v1/logs [-token T] [-dir DIR]]
+//	instrumented-service -demo [-user ID] [-endpoint …]
 //
 // Routes: GET /users/{id}, GET /reports/{year} (slow on purpose),
-// GET /quote (calls -upstream), GET /healthz. With -demo it serves on a
-// free port, sends itself a few requests — fast ones, a slow one, one
-// whose upstream call is refused, one to no route — shuts down, and exits.
+// GET /quote (calls -upstream), GET /invoices/{id} (a bug: it panics),
+// GET /healthz. The X-User request header names the signed-in user, whom
+// every record of the request carries. With -demo it serves on a free
+// port, sends itself a few requests as -user — fast ones, a slow one, one
+// whose upstream call is refused, one that panics, one to no route —
+// shuts down, and exits.
 package main
 
 import (
@@ -27,8 +35,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/soliplex/fieldlog"
+	"github.com/soliplex/fieldlog/crash"
 	"github.com/soliplex/fieldlog/rum"
-	"github.com/soliplex/fieldlog/sink"
 )
 
 func main() {
@@ -43,6 +52,10 @@ type config struct {
 	slow     time.Duration
 	summary  time.Duration
 	demo     bool
+	user     string
+	endpoint string
+	token    string
+	dir      string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -54,6 +67,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.slow, "slow", 200*time.Millisecond, "requests and calls at least this slow are logged at warning")
 	fs.DurationVar(&c.summary, "summary", time.Minute, "how often route and host summaries are logged")
 	fs.BoolVar(&c.demo, "demo", false, "serve on a free port, send a few requests, shut down and exit")
+	fs.StringVar(&c.user, "user", "u-demo", "the user the demo's requests are sent as (X-User)")
+	fs.StringVar(&c.endpoint, "endpoint", "", "ingest URL to ship records to (default: FIELDLOG_ENDPOINT; neither: console only)")
+	fs.StringVar(&c.token, "token", "", "bearer token for -endpoint")
+	fs.StringVar(&c.dir, "dir", "", "directory of the disk queue and install id (default: the user cache directory)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -73,16 +90,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	m := sink.NewManager([]sink.Sink{sink.NewConsole(stdout, &sink.ConsoleOptions{NoStack: true})})
-	defer m.Close(context.Background())
-	log := slog.New(m.Handler("App"))
-
-	mon, err := rum.New(m.Logger("rum"), rum.Options{SlowRequest: c.slow, SlowCall: c.slow, SummaryInterval: c.summary})
+	opts := fieldlog.Options{
+		Service:  "instrumented-service",
+		Endpoint: c.endpoint,
+		Token:    c.token,
+		Dir:      c.dir,
+		Console:  stdout,
+		RUM:      &rum.Options{SlowRequest: c.slow, SlowCall: c.slow, SummaryInterval: c.summary},
+		OnError:  func(err error) { fmt.Fprintln(stderr, "instrumented-service:", err) },
+	}
+	if c.endpoint != "" || os.Getenv("FIELDLOG_ENDPOINT") != "" {
+		opts.Diagnostics = &crash.DiagnosticsOptions{}
+	}
+	client, err := fieldlog.New(opts)
 	if err != nil {
 		fmt.Fprintln(stderr, "instrumented-service:", err)
 		return 2
 	}
-	mon.StartSampler()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := client.Close(ctx); err != nil {
+			fmt.Fprintln(stderr, "instrumented-service: close:", err)
+		}
+	}()
+	log := slog.New(client.Manager().Handler("App"))
+	mon := client.RUM()
 	mon.Phase("config")
 
 	if c.demo {
@@ -100,16 +133,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		c.upstream = refusedURL()
 	}
 
-	client := &http.Client{Transport: mon.Transport(nil), Timeout: 5 * time.Second}
-	svc := &service{log: log, client: client, upstream: c.upstream, slowWork: c.slow + c.slow/4}
-	srv := &http.Server{Handler: mon.Middleware(svc.routes()), ReadHeaderTimeout: 5 * time.Second}
+	httpc := &http.Client{Transport: mon.Transport(nil), Timeout: 5 * time.Second}
+	svc := &service{log: log, client: httpc, upstream: c.upstream, slowWork: c.slow + c.slow/4}
+	// rum's middleware goes outside the crash guard's, which must see the
+	// ServeMux's route; the user goes outside both.
+	handler := withUser(mon.Middleware(client.Crash().Middleware(svc.routes())))
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	mon.Ready()
 	log.Info("listening", "addr", base)
 
 	if c.demo {
-		demo(ctx, client, base, log)
+		demo(ctx, httpc, base, c.user, log)
 	} else {
 		select {
 		case <-ctx.Done():
@@ -129,12 +165,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Error("serve", "err", err)
 		code = 1
 	}
-	client.CloseIdleConnections()
-	// Close the Monitor before the Manager, so its last summaries are logged.
-	if err := mon.Close(shutdownCtx); err != nil {
-		code = 1
-	}
-	return code
+	httpc.CloseIdleConnections()
+	return code // the deferred Close logs rum's last summaries, then ships or keeps everything
 }
 
 // refusedURL returns the URL of a 127.0.0.1 port where nothing listens.
@@ -147,14 +179,27 @@ func refusedURL() string {
 	return "http://" + ln.Addr().String()
 }
 
-// demo sends the service a few requests through the instrumented client.
-func demo(ctx context.Context, client *http.Client, base string, log *slog.Logger) {
-	for _, path := range []string{"/users/1", "/users/2", "/users/42", "/reports/2026", "/quote", "/healthz", "/nowhere"} {
+// withUser puts the signed-in user, from the X-User header, in the
+// request's context: every record logged with it names the user.
+func withUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u := r.Header.Get("X-User"); u != "" {
+			r = r.WithContext(fieldlog.WithUser(r.Context(), u))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// demo sends the service a few requests through the instrumented client,
+// as user.
+func demo(ctx context.Context, client *http.Client, base, user string, log *slog.Logger) {
+	for _, path := range []string{"/users/1", "/quote", "/users/2", "/invoices/7", "/users/42", "/reports/2026", "/healthz", "/nowhere"} {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 		if err != nil {
 			log.Error("demo request", "err", err)
 			return
 		}
+		req.Header.Set("X-User", user)
 		resp, err := client.Do(req)
 		if err != nil {
 			log.Error("demo request", "path", path, "err", err)

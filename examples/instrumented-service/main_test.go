@@ -16,7 +16,7 @@ import (
 func TestDemo(t *testing.T) {
 	first := demoRuns.Add(1) == 1
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"-demo", "-slow", "100ms"}, &stdout, &stderr)
+	code := run(context.Background(), []string{"-demo", "-slow", "100ms", "-dir", t.TempDir()}, &stdout, &stderr)
 	require.Equal(t, 0, code, "stderr: %s\nstdout: %s", stderr.String(), stdout.String())
 	out := stdout.String()
 
@@ -37,6 +37,8 @@ func TestDemo(t *testing.T) {
 	has("WARN rum.http.server: slow request", `route="GET /reports/{year}"`, "status=200")
 	has("WARN rum.http.client: call failed", "path=/v1/quote", "error_class=refused", "breadcrumb_category=network")
 	has("ERROR App: quote upstream failed")
+	has("FATAL crash: panic: runtime error: index out of range", `route="GET /invoices/{id}"`, "crash.kind=recovered")
+	has("INFO App: rendering invoice", "id=7")
 	has("INFO rum.http.server: route summary", `route="GET /users/{id}"`, "count=3")
 	has("INFO rum.http.server: route summary", "route=(none)", "status_4xx=1")
 	has("INFO rum.http.client: host summary", "errors.refused=1")

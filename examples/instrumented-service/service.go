@@ -27,6 +27,7 @@ func (s *service) routes() *http.ServeMux {
 	mux.HandleFunc("GET /users/{id}", s.user)
 	mux.HandleFunc("GET /reports/{year}", s.report)
 	mux.HandleFunc("GET /quote", s.quote)
+	mux.HandleFunc("GET /invoices/{id}", s.invoice)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
 }
@@ -56,6 +57,14 @@ func (s *service) report(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintf(w, "report %s\n", r.PathValue("year"))
+}
+
+// invoice has a bug: it indexes past the end of a slice. The crash
+// guard's middleware turns the panic into a fatal record and a 500.
+func (s *service) invoice(w http.ResponseWriter, r *http.Request) {
+	s.log.InfoContext(r.Context(), "rendering invoice", "id", r.PathValue("id"))
+	lines := []string{"subscription"}
+	fmt.Fprintf(w, "%s\n", lines[len(r.PathValue("id"))])
 }
 
 // quote calls another service through the instrumented client.
