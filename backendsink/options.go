@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/soliplex/fieldlog/diskqueue"
+	"github.com/soliplex/fieldlog/internal/ownreq"
 	"github.com/soliplex/fieldlog/internal/report"
 	"github.com/soliplex/fieldlog/logrecord"
 	"github.com/soliplex/fieldlog/sink"
@@ -64,9 +65,10 @@ type BreadcrumbSource interface {
 // re-enter the logging pipeline: they go to OnError and Stats.
 type Options struct {
 	Endpoint string // ingest URL, such as https://logs.example.internal/api/v1/logs; required
-	// Client makes the uploads; default: a client with a 30 s timeout.
-	// The sink uses a copy that never follows redirects, so the token
-	// goes to the configured endpoint only.
+	// Client makes the uploads; default: a client with a 30 s timeout on
+	// a transport of the sink's own. The sink uses a copy that never
+	// follows redirects, so the token goes to the configured endpoint
+	// only. Close closes the client's idle connections.
 	Client *http.Client
 
 	InstallID string           // identifies the installation; required on the wire, may be empty
@@ -172,7 +174,7 @@ func (o *Options) fill() error {
 		return err
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: DefaultClientTimeout}
+		o.Client = ownreq.NewClient(DefaultClientTimeout)
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = DefaultMaxBatch

@@ -384,7 +384,8 @@ func (s *Sink) Flush(ctx context.Context) error {
 // Close stops accepting records, queues what was handed over, makes a
 // best-effort final upload that ignores backoff, and closes the queue if
 // the sink opened it. It returns by ctx's deadline, leaving what was not
-// delivered on disk; no goroutine outlives it. A second Close returns nil.
+// delivered on disk; no goroutine outlives it, nor do the idle
+// connections of its HTTP client. A second Close returns nil.
 // Stats tells what happened.
 func (s *Sink) Close(ctx context.Context) error {
 	s.mu.Lock()
@@ -413,6 +414,11 @@ func (s *Sink) Close(ctx context.Context) error {
 		err = ctx.Err()
 	}
 	s.cancelDrain()
+	// No connection goroutine outlives the sink: its kept-alive
+	// connections close, whoever's client made them (on a shared
+	// transport, other idle connections close too and are dialed again
+	// when needed).
+	s.opts.Client.CloseIdleConnections()
 	s.stats.mu.Lock()
 	s.stats.deliveredDuringClose = s.stats.confirmed.Load() - confirmedBefore
 	s.stats.pendingAtClose = s.store.Pending()

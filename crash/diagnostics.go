@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/soliplex/fieldlog/backendsink"
+	"github.com/soliplex/fieldlog/internal/ownreq"
 	"github.com/soliplex/fieldlog/logrecord"
 	"github.com/soliplex/fieldlog/sink"
 )
@@ -46,7 +47,8 @@ type DiagnosticsOptions struct {
 	// Client makes the uploads; default the backend's client, else one
 	// with a 30 s timeout. Redirects are never followed, so the token goes
 	// to URL only.
-	Client *http.Client
+	Client    *http.Client
+	ownClient bool // Client was made by fill: its idle connections close with the sink
 	// TokenProvider returns the bearer token; default the backend's. While
 	// it returns "", nothing is uploaded.
 	TokenProvider func(ctx context.Context) (string, error)
@@ -78,7 +80,8 @@ func (o *DiagnosticsOptions) fill(b *backendsink.Options) {
 		}
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: DefaultUploadTimeout}
+		o.Client = ownreq.NewClient(DefaultUploadTimeout)
+		o.ownClient = true
 	}
 	c := *o.Client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -387,6 +390,9 @@ func (d *diagSink) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		<-d.done // uploads end with their context: this is short
+	}
+	if d.opts.ownClient {
+		d.opts.Client.CloseIdleConnections()
 	}
 	return errors.Join(err, d.next.Close(ctx))
 }

@@ -24,6 +24,8 @@ type Client struct {
 	closed  atomic.Bool
 	w       *worker // the worker goroutine's, until done is closed
 
+	closeIdle func() // closes the default client's idle connections; nil for the caller's client
+
 	mu     sync.Mutex
 	status Status // published by the worker
 }
@@ -51,6 +53,9 @@ func New(m *sink.Manager, opts Options) (*Client, error) {
 		ctx:     ctx,
 		cancel:  cancel,
 		done:    make(chan struct{}),
+	}
+	if opts.ownClient {
+		c.closeIdle = opts.Client.CloseIdleConnections
 	}
 	c.w = newWorker(m, opts, &hc)
 	c.publish()
@@ -131,6 +136,9 @@ func (c *Client) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		<-c.done // now bounded: the fetch in flight was canceled
 		err = ctx.Err()
+	}
+	if c.closeIdle != nil {
+		c.closeIdle() // no connection goroutine outlives the Client
 	}
 	c.w.set(nil, reasonClosed)
 	c.publish()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/soliplex/fieldlog/internal/ownreq"
 	"github.com/soliplex/fieldlog/internal/report"
 	"github.com/soliplex/fieldlog/sink"
 )
@@ -56,7 +57,8 @@ type Options struct {
 	// Client makes the requests; default: a client with a 30 s timeout.
 	// The Client uses a copy that never follows redirects, so the token
 	// goes to the configured origin only.
-	Client *http.Client
+	Client    *http.Client
+	ownClient bool // Client was made by fill: its idle connections close with the Client
 	// TokenProvider returns the bearer token, as the sink's does: while it
 	// returns "", nothing is fetched (it is asked again at the backoff's
 	// pace, or by Refresh). Nil means no Authorization header.
@@ -95,7 +97,8 @@ func (o *Options) fill(m *sink.Manager) error {
 		return fmt.Errorf("remotelevel: Options.URL: %w", err)
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: DefaultClientTimeout}
+		o.Client = ownreq.NewClient(DefaultClientTimeout)
+		o.ownClient = true
 	}
 	if o.Interval < 0 || o.BackoffInitial < 0 {
 		return errors.New("remotelevel: Options.Interval and BackoffInitial must not be negative")
