@@ -53,6 +53,7 @@ var peers = []peer{
 	{"otel-defaults", func(b testing.TB, endpoint string, n int) pipeline { return openOTel(b, endpoint, 0) }},
 	{"otel-no-drop", func(b testing.TB, endpoint string, n int) pipeline { return openOTel(b, endpoint, n) }},
 	{"naive-batcher", openNaive},
+	{"jsonl-fsync", openJSONL},
 }
 
 func BenchmarkBurst(b *testing.B) {
@@ -200,12 +201,15 @@ func openFieldlogWith(b testing.TB, endpoint string, set func(*backendsink.Optio
 		endpoint += "/api/v1/logs"
 	}
 	opts := backendsink.Options{
-		Endpoint: endpoint, Dir: b.TempDir(),
+		Endpoint:  endpoint,
 		InstallID: "6f1c2a9e-6f7c-4c1e-9d1e-3f1a2b3c4d5e", SessionID: "0b8e2a9e-6f7c-4c1e-9d1e-3f1a2b3c4d5e",
 		OnError: func(error) {},
 	}
 	if set != nil {
 		set(&opts)
+	}
+	if opts.Dir == "" {
+		opts.Dir = b.TempDir()
 	}
 	s, err := backendsink.New(opts)
 	if err != nil {

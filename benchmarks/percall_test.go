@@ -40,6 +40,7 @@ var callers = []caller{
 	}},
 	{"zap-production-file", openZapFile},
 	{"otel-sdk", openOTelCall},
+	{"jsonl-fsync", openJSONLCall},
 }
 
 func BenchmarkLogCall(b *testing.B) {
@@ -159,6 +160,18 @@ func openZapFile(b *testing.B) (func(int), func()) {
 func openOTelCall(b *testing.B) (func(int), func()) {
 	srv, _ := receiver(b)
 	p := openOTel(b, srv.URL, 0)
+	return p.log, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		p.close(ctx)
+	}
+}
+
+// openJSONLCall appends a line and fsyncs it per call; its batcher POSTs
+// to a local receiver.
+func openJSONLCall(b *testing.B) (func(int), func()) {
+	srv, _ := receiver(b)
+	p := openJSONL(b, srv.URL, b.N)
 	return p.log, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
