@@ -152,7 +152,9 @@ func produce(b *testing.B, pl pipeline, producers int) time.Duration {
 func receiver(tb testing.TB) (*httptest.Server, *atomic.Int64) {
 	var n atomic.Int64
 	marker := []byte(`"logger":"Http"`)
-	entries := []byte(`"install_id":`)
+	// Every entry has one active_run key of its own; the session marker
+	// also names install_id among its attributes, breadcrumbs name neither.
+	entries := []byte(`"active_run":`)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/logs", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)

@@ -5,7 +5,9 @@
 //
 // The scenarios, each through the libraries' public APIs:
 //
-//   - BenchmarkLogCall: the cost of one call on the caller's goroutine.
+//   - BenchmarkLogCall: the cost of one call on the caller's goroutine, calls
+//     back to back; BenchmarkLogCallBursts: the same in bursts of 1,000
+//     calls, the pipeline catching up between them.
 //   - BenchmarkBurst: records delivered end to end per second, peak RSS
 //     and bytes written to disk per record.
 //   - BenchmarkBurstOutage and BenchmarkBurstServerDown: the receiver
