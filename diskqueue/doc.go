@@ -35,7 +35,8 @@
 //     not sent. Deletions ride on the writer's next group commit; Discard
 //     deletes and counts a drop in the same transaction.
 //   - Every record carries a CRC-32C checksum verified on read; a damaged
-//     record is skipped, deleted and counted (DropCorrupt).
+//     record, or one whose key is no longer an id, is skipped, deleted and
+//     counted (DropCorrupt).
 //   - Over the size cap (DefaultMaxBytes, 10 MB, sized for field devices;
 //     a service sets Options.MaxBytes, e.g. ServiceMaxBytes) the oldest
 //     Normal records are dropped first, High ones only when nothing else is
@@ -45,7 +46,9 @@
 //     confirmations, discards, Clear and the removal of damaged records.
 //   - Opening never crashes the process, whatever the file holds: before
 //     bbolt maps it, the file's meta pages, size and page tree are
-//     validated. A file proven damaged is renamed aside with a timestamp
+//     validated, down to the bytes of each page that no element uses,
+//     which bbolt leaves zero (damage that lowers a page's element count
+//     would otherwise hide records from bbolt). A file proven damaged is renamed aside with a timestamp
 //     and a fresh queue starts (reported through Options.OnError and
 //     Stats.Quarantined); any other error (permission, descriptors, a
 //     read-only file system) is returned and the file left as it was.

@@ -16,7 +16,7 @@ import (
 const (
 	DropBufferFull = "buffer_full" // Append found the buffer full
 	DropCap        = "queue_cap"   // evicted to keep the queue under its cap
-	DropCorrupt    = "corrupt"     // a stored record failed its checksum
+	DropCorrupt    = "corrupt"     // a stored record failed its checksum, or its key was damaged
 	DropDiskError  = "disk_error"  // its group commit failed every retry
 	DropCleared    = "cleared"     // removed by Clear
 )

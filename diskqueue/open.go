@@ -22,8 +22,8 @@ var (
 // directory (0700) and the file (0600) when needed. opts may be nil.
 //
 // A file that is proven damaged (bbolt's invalid, checksum and version
-// errors, or the queue's own validation of the meta pages and the file
-// size, done before bbolt maps the file) is renamed aside with a timestamp
+// errors, or the queue's own validation of the meta pages, the file size
+// and the page tree, done before bbolt maps the file) is renamed aside with a timestamp
 // and a fresh queue is started; that is reported through Options.OnError
 // and Stats.Quarantined, and Open succeeds. Any other error (permission,
 // descriptors, a read-only file system, I/O) is returned and the file is
@@ -94,8 +94,16 @@ func corrupt(format string, args ...any) error {
 
 // openQueue validates, opens and loads the file at path.
 func openQueue(path string, o Options, readOnly bool) (*Queue, error) {
-	if err := checkFile(path, o.LockTimeout, readOnly); err != nil {
+	metaDamaged, err := checkFile(path, o.LockTimeout, readOnly)
+	if err != nil {
 		return nil, wrapOpenErr(path, err)
+	}
+	if metaDamaged {
+		// A power loss can tear the meta page of a commit that was never
+		// acknowledged; damage can also hit the newest one. Either way
+		// the file opens as of the commit before, and whether a later one
+		// held records cannot be known: say so.
+		o.OnError(fmt.Errorf("diskqueue: %s: one of its two meta pages is damaged (a write torn by a power loss, or damage to the file); opened as of the last intact commit: the records of a later commit, if there was one, are lost", path))
 	}
 	db, err := openDB(path, o, readOnly)
 	if err != nil {
@@ -194,7 +202,9 @@ func (q *Queue) load() error {
 			if b == nil {
 				continue
 			}
-			if k, _ := b.Cursor().Last(); len(k) == 8 {
+			// A damaged key longer than an id still starts with its id:
+			// ids stay unique whatever the last key is.
+			if k, _ := b.Cursor().Last(); len(k) >= 8 {
 				q.seq = max(q.seq, binary.BigEndian.Uint64(k))
 			}
 			err := b.ForEach(func(k, v []byte) error {

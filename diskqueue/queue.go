@@ -136,8 +136,9 @@ type Queue struct {
 	seq      uint64     // last id given
 	deleting []uint64   // ids confirmed or discarded, waiting for a commit; sorted; replaced, never changed in place
 	discards map[uint64]string
-	pending  [2]int // records per class, stored on disk
-	bytes    int64  // stored record bytes (data only)
+	damaged  map[rawKey]struct{} // entries with damaged keys: waiting for the writer, or (read-only) counted; replaced, never changed in place
+	pending  [2]int              // records per class, stored on disk
+	bytes    int64               // stored record bytes (data only)
 	drops    ledger
 	lastErr  error // the last failed commit, nil after a successful one
 	loud     dropAlarm

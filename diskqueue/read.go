@@ -3,6 +3,7 @@ package diskqueue
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -29,12 +30,14 @@ func (q *Queue) PeekExcluding(maxCount, maxBytes int, exclude []uint64) ([]Item,
 	}
 	q.mu.Lock()
 	skip := q.deleting // immutable: replaced, never changed in place
+	known := q.damaged // likewise
 	q.mu.Unlock()
 	if len(exclude) > 0 {
 		skip = merged(skip, exclude)
 	}
 	var items []Item
 	var bad [2][]uint64
+	var badKeys []rawKey
 	err := guard(func() error {
 		return q.db.View(func(tx *bolt.Tx) error {
 			size := 0
@@ -60,7 +63,7 @@ func (q *Queue) PeekExcluding(maxCount, maxBytes int, exclude []uint64) ([]Item,
 							if k, v = cur.Seek(seek[:]); k == nil {
 								break
 							}
-							if _, gone := slices.BinarySearch(skip, binary.BigEndian.Uint64(k)); gone {
+							if len(k) == 8 && isIn(skip, binary.BigEndian.Uint64(k)) {
 								// Another run follows at once: go round
 								// again from the key before it.
 								cur.Prev()
@@ -68,11 +71,18 @@ func (q *Queue) PeekExcluding(maxCount, maxBytes int, exclude []uint64) ([]Item,
 							}
 						}
 					}
-					data, ok := unseal(v)
-					if !ok || len(k) != 8 {
-						if len(k) == 8 {
-							bad[c] = append(bad[c], binary.BigEndian.Uint64(k))
+					if len(k) != 8 {
+						// Not an id: a damaged key. A nil value is a nested
+						// bucket, which the queue never writes and bbolt
+						// does not hold as a record either.
+						if _, seen := known[rawKey{c, string(k)}]; !seen && v != nil {
+							badKeys = append(badKeys, rawKey{c, string(k)})
 						}
+						continue
+					}
+					data, ok := unseal(v)
+					if !ok {
+						bad[c] = append(bad[c], binary.BigEndian.Uint64(k))
 						continue
 					}
 					if len(items) > 0 && size+len(data) > maxBytes {
@@ -88,16 +98,30 @@ func (q *Queue) PeekExcluding(maxCount, maxBytes int, exclude []uint64) ([]Item,
 	if err != nil {
 		return nil, fmt.Errorf("diskqueue: read %s: %w", q.path, err)
 	}
-	if n := len(bad[Normal]) + len(bad[High]); n > 0 {
-		q.skipDamaged(bad)
+	if n := len(bad[Normal]) + len(bad[High]) + len(badKeys); n > 0 {
+		q.skipDamaged(bad, badKeys)
 	}
 	return items, nil
 }
 
+// isIn reports whether id is in the sorted list.
+func isIn(sorted []uint64, id uint64) bool {
+	_, found := slices.BinarySearch(sorted, id)
+	return found
+}
+
+// A rawKey is a stored entry of a class whose key is not an id: damage
+// to its page changed the key's length.
+type rawKey struct {
+	class Class
+	key   string
+}
+
 // skipDamaged counts damaged records once and hands them to the writer
-// for deletion.
-func (q *Queue) skipDamaged(bad [2][]uint64) {
-	n := 0
+// for deletion: those with an id through Discard, those whose key is
+// damaged by that key.
+func (q *Queue) skipDamaged(bad [2][]uint64, badKeys []rawKey) {
+	n := q.skipDamagedKeys(badKeys)
 	if q.readOnly {
 		// Nothing may be deleted: count each one once.
 		q.mu.Lock()
@@ -127,6 +151,47 @@ func (q *Queue) skipDamaged(bad [2][]uint64) {
 	if n > 0 {
 		q.opts.OnError(fmt.Errorf("diskqueue: skipped %d damaged record(s) in %s", n, q.path))
 	}
+}
+
+// skipDamagedKeys notes entries with damaged keys, each once, and returns
+// how many were new. A read-only queue counts them at once as DropCorrupt
+// and keeps them noted, so that they are counted once however often they
+// are read; otherwise the writer deletes them with its next commit and
+// counts them in the same transaction.
+func (q *Queue) skipDamagedKeys(keys []rawKey) int {
+	if len(keys) == 0 {
+		return 0
+	}
+	q.closeMu.RLock()
+	defer q.closeMu.RUnlock()
+	if q.closed {
+		return 0
+	}
+	var fresh [2]int
+	q.mu.Lock()
+	next := maps.Clone(q.damaged)
+	if next == nil {
+		next = map[rawKey]struct{}{}
+	}
+	for _, k := range keys {
+		if _, seen := next[k]; !seen {
+			next[k] = struct{}{}
+			fresh[k.class]++
+		}
+	}
+	q.damaged = next
+	q.mu.Unlock()
+	if q.readOnly {
+		for c, k := range fresh {
+			q.CountDrop(DropCorrupt, Class(c), k)
+		}
+	} else {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+	return fresh[Normal] + fresh[High]
 }
 
 // Delete removes the records with these ids, from either class: at once

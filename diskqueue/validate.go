@@ -2,11 +2,13 @@ package diskqueue
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"hash/fnv"
 	"io"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -62,37 +64,44 @@ func parseMeta(page []byte) metaPage {
 // no damaged or truncated file can make bbolt read past the end of its
 // mapping or panic on a goroutine of its own. It holds the file's lock
 // while it reads (shared when readOnly), waiting up to timeout.
-func checkFile(path string, timeout time.Duration, readOnly bool) error {
+//
+// metaDamaged reports that one of the two meta pages is invalid, so that
+// the file opens as of the other one, its previous commit.
+func checkFile(path string, timeout time.Duration, readOnly bool) (metaDamaged bool, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer f.Close()
 	if err := lockFile(f, !readOnly, timeout); err != nil {
-		return err
+		return false, err
 	}
 	defer unlockFile(f)
 	info, err := f.Stat()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if info.Size() == 0 {
-		return nil // bbolt initialises an empty file
+		return false, nil // bbolt initialises an empty file
 	}
-	v := validator{r: f, size: info.Size()}
-	return v.check()
+	v := validator{r: f, size: info.Size(), buckets: append(buckets[:], metaBucket)}
+	err = v.check()
+	return v.metaDamaged, err
 }
 
 type validator struct {
-	r     io.ReaderAt
-	size  int64
-	ps    int64
-	hwm   uint64
-	seen  map[uint64]bool
-	freed map[uint64]bool
+	r       io.ReaderAt
+	size    int64
+	buckets [][]byte // when set, the only keys allowed at the top: buckets
+	ps      int64
+	hwm     uint64
+	seen    map[uint64]bool
+	freed   map[uint64]bool
+
+	metaDamaged bool // one meta page is invalid: the other one is used
 }
 
 // read returns n bytes at off; a short read of a file we sized first is
@@ -161,6 +170,7 @@ func (v *validator) check() error {
 	if !m.valid {
 		return corrupt("both meta pages are invalid")
 	}
+	v.metaDamaged = !a.valid || !b.valid
 	if int64(m.pageSize) != v.ps {
 		return corrupt("meta page says page size %d, file uses %d", m.pageSize, v.ps)
 	}
@@ -244,7 +254,8 @@ const maxTreeDepth = 64
 
 // checkTree walks the b+tree rooted at page id: every page in bounds, of
 // the right type, referenced once, its elements inside the page, its keys
-// in order and within (lo, hi) given by the parent.
+// in order, the first one equal to lo and all below hi, the bounds given
+// by the parent (nil for a bucket's root).
 func (v *validator) checkTree(id uint64, lo, hi []byte, depth int) error {
 	if depth > maxTreeDepth {
 		return corrupt("tree deeper than %d pages", maxTreeDepth)
@@ -266,6 +277,12 @@ func (v *validator) checkNode(id uint64, p []byte, lo, hi []byte, depth int) err
 	if flags == branchPageFlag && n == 0 {
 		return corrupt("page %d: empty branch", id)
 	}
+	if err := checkSlack(id, p, n, flags == branchPageFlag); err != nil {
+		return err
+	}
+	if lo != nil && n == 0 {
+		return corrupt("page %d: empty below a branch", id)
+	}
 	prev := lo
 	for i := range n {
 		e := p[pageHeaderSize+i*elemSize:]
@@ -286,7 +303,20 @@ func (v *validator) checkNode(id uint64, p []byte, lo, hi []byte, depth int) err
 		if hi != nil && bytes.Compare(key, hi) >= 0 {
 			return corrupt("page %d: key beyond its parent's range", id)
 		}
+		// bbolt keeps a branch's key for a page equal to the page's first
+		// key, and relies on it: writing to a page whose first key differs
+		// would leave the branch pointing to the page freed.
+		if i == 0 && lo != nil && !bytes.Equal(lo, key) {
+			return corrupt("page %d: first key differs from its parent's", id)
+		}
 		prev = key
+		if depth == 0 && v.buckets != nil {
+			// A bucket's name damaged would hide its records: bbolt finds
+			// no bucket of that name, and Open makes an empty one.
+			if flags != leafPageFlag || ne.Uint32(e[0:])&bucketLeafFlag == 0 || !slices.ContainsFunc(v.buckets, func(b []byte) bool { return bytes.Equal(b, key) }) {
+				return corrupt("page %d: %q is not a bucket of the queue", id, key)
+			}
+		}
 		if flags == branchPageFlag {
 			next := hi
 			if i+1 < n {
@@ -321,6 +351,50 @@ func (v *validator) checkNode(id uint64, p []byte, lo, hi []byte, depth int) err
 		if err := v.checkNode(id, inline, nil, nil, depth+1); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkSlack checks that every byte of page p outside its header, its n
+// element headers and the keys and values they point to is zero. bbolt
+// writes each page from a zeroed buffer (a fresh one, or one from its pool,
+// cleared after every write) holding exactly the header, the elements and
+// their data, so a non-zero byte elsewhere is damage: above all, a count
+// in the header lowered by damage, which would hide the elements past it
+// (and the records or subtrees they hold) from bbolt. The elements'
+// bounds were not checked yet: those pointing outside the page are left
+// to the caller.
+func checkSlack(id uint64, p []byte, n int, branch bool) error {
+	type span struct{ from, to uint64 }
+	used := make([]span, 0, n+1)
+	used = append(used, span{0, uint64(pageHeaderSize + n*elemSize)})
+	for i := range n {
+		e := p[pageHeaderSize+i*elemSize:]
+		var pos, size uint64
+		if branch {
+			pos, size = uint64(ne.Uint32(e[0:])), uint64(ne.Uint32(e[4:]))
+		} else {
+			pos, size = uint64(ne.Uint32(e[4:])), uint64(ne.Uint32(e[8:]))+uint64(ne.Uint32(e[12:]))
+		}
+		start := uint64(pageHeaderSize+i*elemSize) + pos
+		if start+size > uint64(len(p)) {
+			return nil // out of the page: the caller says so
+		}
+		used = append(used, span{start, start + size})
+	}
+	// bbolt lays the data out in element order: sorting is only needed
+	// for a damaged page.
+	if !slices.IsSortedFunc(used, func(a, b span) int { return cmp.Compare(a.from, b.from) }) {
+		slices.SortFunc(used, func(a, b span) int { return cmp.Compare(a.from, b.from) })
+	}
+	var at uint64
+	for _, s := range append(used, span{uint64(len(p)), uint64(len(p))}) {
+		if s.from > at {
+			if i := slices.IndexFunc(p[at:s.from], func(b byte) bool { return b != 0 }); i >= 0 {
+				return corrupt("page %d: byte %d, outside its %d elements, is not zero", id, at+uint64(i), n)
+			}
+		}
+		at = max(at, s.to)
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ func (q *Queue) gather(group []request) []request {
 func (q *Queue) hasWork() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.deleting) > 0 || q.drops.dirty()
+	return len(q.deleting) > 0 || len(q.damaged) > 0 || q.drops.dirty()
 }
 
 // A delta is what one commit changed, applied to the counters once it is
@@ -110,6 +110,7 @@ func (q *Queue) commitGroup(group []request, final bool) error {
 			}
 		}
 	}
+	damaged := q.damaged
 	dirty := q.drops.dirty()
 	q.mu.Unlock()
 	records := 0
@@ -118,7 +119,7 @@ func (q *Queue) commitGroup(group []request, final bool) error {
 			records++
 		}
 	}
-	if records == 0 && len(dels) == 0 && !dirty {
+	if records == 0 && len(dels) == 0 && len(damaged) == 0 && !dirty {
 		reply(group, nil) // barriers only: everything before them is done
 		return nil
 	}
@@ -126,8 +127,8 @@ func (q *Queue) commitGroup(group []request, final bool) error {
 	var err error
 	for attempt := 0; ; attempt++ {
 		var d delta
-		if err = q.commit(group, dels, discards, &d); err == nil {
-			q.apply(&d, dels)
+		if err = q.commit(group, dels, discards, damaged, &d); err == nil {
+			q.apply(&d, dels, damaged)
 			break
 		}
 		if final || q.diskFailing || attempt == len(commitRetryDelays) {
@@ -206,9 +207,10 @@ func (q *Queue) failRest(err error) {
 	}
 }
 
-// commit writes one group in one transaction: confirmations and discards
-// first, then the new records, then the cap, then the drop ledger.
-func (q *Queue) commit(group []request, dels []uint64, discards map[uint64]string, d *delta) error {
+// commit writes one group in one transaction: confirmations, discards
+// and damaged entries first, then the new records, then the cap, then the
+// drop ledger.
+func (q *Queue) commit(group []request, dels []uint64, discards map[uint64]string, damaged map[rawKey]struct{}, d *delta) error {
 	q.mu.Lock()
 	d.seq = q.seq
 	storedBytes, stored := q.bytes, q.pending
@@ -242,6 +244,22 @@ func (q *Queue) commit(group []request, dels []uint64, discards map[uint64]strin
 						return err
 					}
 					break
+				}
+			}
+			for k := range damaged {
+				// Get is nil for a nested bucket under this key too
+				// (never written by the queue), which Delete would
+				// refuse: it is left alone.
+				key := []byte(k.key)
+				v := bs[k.class].Get(key)
+				if v == nil {
+					continue
+				}
+				d.removedBytes += int64(max(len(v)-4, 0))
+				d.removed[k.class]++
+				d.drop(DropCorrupt, k.class, 1)
+				if err := bs[k.class].Delete(key); err != nil {
+					return err
 				}
 			}
 			clearAll := false
@@ -321,7 +339,7 @@ func (q *Queue) enforceCap(bs [2]*bolt.Bucket, stored int64, d *delta) error {
 }
 
 // apply updates the counters after a successful commit.
-func (q *Queue) apply(d *delta, dels []uint64) {
+func (q *Queue) apply(d *delta, dels []uint64, damaged map[rawKey]struct{}) {
 	now := time.Now()
 	q.mu.Lock()
 	q.seq = d.seq
@@ -349,6 +367,15 @@ func (q *Queue) apply(d *delta, dels []uint64) {
 		for _, id := range dels {
 			delete(q.discards, id)
 		}
+	}
+	if len(damaged) > 0 {
+		rest := map[rawKey]struct{}{}
+		for k := range q.damaged {
+			if _, done := damaged[k]; !done {
+				rest[k] = struct{}{}
+			}
+		}
+		q.damaged = rest
 	}
 	q.lastErr = nil
 	q.mu.Unlock()
