@@ -21,6 +21,7 @@ type fuzzRun struct {
 	Target   string  `json:"target"`
 	FuzzTime string  `json:"fuzztime"`
 	Result   string  `json:"result"`
+	Retries  int     `json:"retries"` // runs again after the toolchain's own deadline report
 	Seconds  float64 `json:"seconds"`
 	Log      string  `json:"log"` // go test's output
 }
