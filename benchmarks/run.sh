@@ -295,7 +295,8 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 	echo
 	"$benchstat" "crash=$work/crash.txt"
 	echo '```'
-} >"$doc"
+} >"$work/doc.md"
+mv "$work/doc.md" "$doc" # written whole at the end: git describe above sees the tree as committed
 echo "wrote $doc" >&2
 exit
 }
