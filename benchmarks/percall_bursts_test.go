@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
-
-	"github.com/soliplex/fieldlog"
 )
 
 // BenchmarkLogCallBursts is the cost of one log call when the calls come
@@ -65,21 +63,8 @@ var burstCallers = []burstCaller{
 // openFieldlogBursts is the one-call setup of BenchmarkLogCall; between
 // bursts it delivers everything (Flush returns once the queue is empty).
 func openFieldlogBursts(b *testing.B) (func(int), func(), func()) {
-	srv, _ := receiver(b)
-	c, err := fieldlog.New(fieldlog.Options{
-		Service:  "bench",
-		Endpoint: srv.URL + "/api/v1/logs",
-		Dir:      b.TempDir(),
-		Console:  io.Discard,
-		OnError:  func(error) {},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	log := c.Logger("Http")
-	return func(i int) {
-			log.Info("Request sent", "url", "/api/v1/chat", "status", 200, "attempt", i)
-		}, func() {
+	c, logf := newBenchClient(b)
+	return logf, func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if err := c.Flush(ctx); err != nil {

@@ -75,6 +75,17 @@ func BenchmarkLogCall(b *testing.B) {
 // openFieldlogClient is the one-call setup shipping to a local receiver:
 // redaction, breadcrumbs, the disk queue and the backend sink.
 func openFieldlogClient(b *testing.B) (func(int), func()) {
+	c, logf := newBenchClient(b)
+	return logf, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), perCallClose)
+		defer cancel()
+		_ = c.Close(ctx)
+	}
+}
+
+// newBenchClient starts a receiver and a client shipping to it, and
+// returns the client and its log call.
+func newBenchClient(b *testing.B) (*fieldlog.Client, func(int)) {
 	srv, _ := receiver(b)
 	c, err := fieldlog.New(fieldlog.Options{
 		Service:  "bench",
@@ -87,13 +98,9 @@ func openFieldlogClient(b *testing.B) (func(int), func()) {
 		b.Fatal(err)
 	}
 	log := c.Logger("Http")
-	return func(i int) {
-			log.Info("Request sent", "url", "/api/v1/chat", "status", 200, "attempt", i)
-		}, func() {
-			ctx, cancel := context.WithTimeout(context.Background(), perCallClose)
-			defer cancel()
-			_ = c.Close(ctx)
-		}
+	return c, func(i int) {
+		log.Info("Request sent", "url", "/api/v1/chat", "status", 200, "attempt", i)
+	}
 }
 
 // openFieldlogManager is the Manager facade over the backend sink alone,

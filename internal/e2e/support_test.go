@@ -144,7 +144,7 @@ type session struct {
 // timeline shows what happened in order.
 func TestSupportView(t *testing.T) {
 	r := startServer(t)
-	replay := buildReplay(t) // meanwhile
+	replay := buildExample(t, "offline-replay") // meanwhile
 
 	a := serviceSession(t, r)
 	b, bNext := killedSession(t, r)
@@ -497,25 +497,6 @@ func checkKilledTimeline(t *testing.T, r *rig, b session, next string) {
 	again := r.timeline(t, next)
 	assert.Equal(t, []string{ingest.KindMarker}, kinds(again), "the next start ended cleanly")
 	assert.False(t, again.Session.UncleanExit)
-}
-
-// buildReplay builds the offline-replay example; the binary's path
-// arrives on the channel.
-func buildReplay(t *testing.T) <-chan string {
-	bin := filepath.Join(t.TempDir(), "offline-replay")
-	done := make(chan string, 1)
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/soliplex/fieldlog/examples/offline-replay")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	go func() {
-		if err := cmd.Wait(); err != nil {
-			done <- "build failed: " + err.Error() + ": " + out.String()
-			return
-		}
-		done <- bin
-	}()
-	return done
 }
 
 // offlineSession logs a session through fieldlog.New while the server
