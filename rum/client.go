@@ -85,13 +85,8 @@ func (m *Monitor) finishCall(req *http.Request, resp *http.Response, err error, 
 		s.slow.Add(1)
 	}
 	failed := (class != classNone && class != classCanceled) || status >= 500
-	level := logrecord.LevelDebug
-	if slow || failed {
-		if !s.allowWarning(m.opts.Warnings) {
-			return
-		}
-		level = logrecord.LevelWarning
-	} else if !m.clientLog.Enabled(level) {
+	level, ok := s.levelFor(slow || failed, m.opts.Warnings, m.clientLog)
+	if !ok {
 		return
 	}
 	msg := "call"

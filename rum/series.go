@@ -8,6 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/soliplex/fieldlog/logrecord"
+	"github.com/soliplex/fieldlog/sink"
 )
 
 // Durations are kept in a log-linear histogram of microseconds: eight
@@ -95,6 +98,17 @@ func (s *series) observe(d time.Duration) {
 			return
 		}
 	}
+}
+
+// levelFor says at which level one measurement is logged: warning when it
+// is notable (slow, or failed) and the series' warning budget allows it,
+// debug when it is not notable and log takes debug records; ok is false
+// when it is not logged at all.
+func (s *series) levelFor(notable bool, limit int, log *sink.Logger) (level logrecord.Level, ok bool) {
+	if notable {
+		return logrecord.LevelWarning, s.allowWarning(limit)
+	}
+	return logrecord.LevelDebug, log.Enabled(logrecord.LevelDebug)
 }
 
 // allowWarning reports whether one more warning record fits in this

@@ -115,14 +115,12 @@ func (m *Monitor) finishRequest(st *requestState, r *http.Request) {
 	case status >= 400:
 		s.status4xx.Add(1)
 	}
-	level := logrecord.LevelDebug
-	if d >= m.opts.SlowRequest {
+	slow := d >= m.opts.SlowRequest
+	if slow {
 		s.slow.Add(1)
-		if !s.allowWarning(m.opts.Warnings) {
-			return
-		}
-		level = logrecord.LevelWarning
-	} else if !m.serverLog.Enabled(level) {
+	}
+	level, ok := s.levelFor(slow, m.opts.Warnings, m.serverLog)
+	if !ok {
 		return
 	}
 	msg := "request"
@@ -144,28 +142,13 @@ func (m *Monitor) finishRequest(st *requestState, r *http.Request) {
 	m.serverLog.Log(st.ctx.Context, level, msg, nil, args...)
 }
 
-// methodName returns the standard method names as constants and anything
+// methodName returns the standard method names as they are and anything
 // else as "OTHER", so a client cannot grow the series with made-up methods.
 func methodName(method string) string {
 	switch method {
-	case http.MethodGet:
-		return http.MethodGet
-	case http.MethodHead:
-		return http.MethodHead
-	case http.MethodPost:
-		return http.MethodPost
-	case http.MethodPut:
-		return http.MethodPut
-	case http.MethodPatch:
-		return http.MethodPatch
-	case http.MethodDelete:
-		return http.MethodDelete
-	case http.MethodOptions:
-		return http.MethodOptions
-	case http.MethodConnect:
-		return http.MethodConnect
-	case http.MethodTrace:
-		return http.MethodTrace
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
 	case "":
 		return http.MethodGet // a client request with no method is a GET
 	}

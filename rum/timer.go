@@ -38,14 +38,12 @@ func (m *Monitor) Time(ctx context.Context, op string) func() {
 func (m *Monitor) finishOp(ctx context.Context, op string, d time.Duration) {
 	s := m.ops.get(seriesKey{name: op})
 	s.observe(d)
-	level := logrecord.LevelDebug
-	if d >= m.opts.SlowOperation {
+	slow := d >= m.opts.SlowOperation
+	if slow {
 		s.slow.Add(1)
-		if !s.allowWarning(m.opts.Warnings) {
-			return
-		}
-		level = logrecord.LevelWarning
-	} else if !m.opLog.Enabled(level) {
+	}
+	level, ok := s.levelFor(slow, m.opts.Warnings, m.opLog)
+	if !ok {
 		return
 	}
 	msg := "operation"
