@@ -1,11 +1,8 @@
 package ingest_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -24,11 +21,6 @@ func BenchmarkPostLogsIndex(b *testing.B) {
 		maxSessions int
 	}{{"index=off", -1}, {"index=on", 0}} {
 		b.Run(bm.name, func(b *testing.B) {
-			store, err := ingest.NewJSONLStore(b.TempDir(), &ingest.JSONLOptions{MaxSessions: bm.maxSessions})
-			require.NoError(b, err)
-			defer store.Close(context.Background())
-			s, err := ingest.NewServer(ingest.ServerOptions{Exporter: store, AllowAnonymous: true, RatePerSecond: 1e9, RateBurst: 1e9})
-			require.NoError(b, err)
 			entries := make([]map[string]any, 100)
 			for i := range entries {
 				entries[i] = entry(i, "info", fmt.Sprintf("s%d", i%10))
@@ -37,18 +29,7 @@ func BenchmarkPostLogsIndex(b *testing.B) {
 					entries[i]["stack_trace"] = goPanicA
 				}
 			}
-			payload := body(entries...)
-			b.ReportAllocs()
-			b.SetBytes(int64(len(payload)))
-			for b.Loop() {
-				req := httptest.NewRequest(http.MethodPost, ingest.LogsPath, bytes.NewReader(payload))
-				w := httptest.NewRecorder()
-				s.ServeHTTP(w, req)
-				if w.Code != 200 {
-					b.Fatal(w.Code, w.Body.String())
-				}
-			}
-			b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "entries/s")
+			benchPost(b, &ingest.JSONLOptions{MaxSessions: bm.maxSessions}, entries)
 		})
 	}
 }
