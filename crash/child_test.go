@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -111,7 +112,11 @@ func child(t *testing.T, scenario, dir, session, endpoint string) *exec.Cmd {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+scenario, dirEnv+"="+dir, sessionEnv+"="+session, endpointEnv+"="+endpoint)
+	cmd.Env = append(os.Environ(), childEnv+"="+scenario, dirEnv+"="+dir, sessionEnv+"="+session, endpointEnv+"="+endpoint,
+		// Under the race detector, its report of the map race the "map"
+		// child commits on purpose goes to a file: on stderr it would
+		// interleave with the runtime's own fatal error.
+		"GORACE=log_path="+filepath.Join(t.TempDir(), "race"))
 	return cmd
 }
 
